@@ -1,0 +1,152 @@
+"""The ``afterlaunch`` command line."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from bot import logs
+from bot.config import ConfigError, Settings, load_settings
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+
+
+def _secrets(settings: Settings) -> list[str]:
+    return [
+        s.get_secret_value()
+        for s in (
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.secret_key,
+        )
+        if s is not None
+    ]
+
+
+@click.group()
+def cli() -> None:
+    """afterlaunch: Slack ChatOps for the weeks after an AI launch."""
+
+
+@cli.command()
+@click.option("--host", default=None, help="interface to listen on (default 127.0.0.1)")
+@click.option("--port", default=None, type=int, help="port (default 3000)")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the HTTP service: event API, Slack endpoints, webhooks, scheduler."""
+    import uvicorn
+
+    from bot.app import create_app
+
+    settings = _settings(host=host, port=port)
+    logs.configure(settings.log_level, _secrets(settings))
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (also done on start)."""
+    from storage.engine import connect
+    from storage.migrate import current, upgrade
+
+    settings = _settings()
+    database = connect(settings.db_url)
+    upgrade(database.write_engine)
+    click.echo(f"schema at revision {current(database.engine)} ({database.engine.dialect.name})")
+
+
+@cli.group()
+def keys() -> None:
+    """API keys for the event API, the request API and flag evaluation."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="who uses it, e.g. 'assistant-prod'")
+@click.option("--tenant", default=None, help="bind the key to one tenant")
+@click.option(
+    "--scope", "scopes", multiple=True, default=("ingest", "read"), show_default=True, help="ingest, read or flags"
+)
+def keys_create(name: str, tenant: str | None, scopes: tuple[str, ...]) -> None:
+    """Create a key and print it once: it is stored only as a hash."""
+    from bot.services import build_services
+    from storage import keys as key_store
+
+    services = build_services(_settings(scheduler=False))
+    try:
+        with services.db.write_session() as session:
+            key, raw = key_store.create_key(
+                session=session, name=name, tenant=tenant, scopes=set(scopes), now=datetime.now(UTC)
+            )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"key {key.id} '{name}'" + (f" for tenant {tenant}" if tenant else " for all tenants"))
+    click.echo(f"scopes: {key.scopes}")
+    click.echo(raw)
+    click.echo("Store it now: it cannot be shown again.", err=True)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    from bot.services import build_services
+    from storage import keys as key_store
+
+    services = build_services(_settings(scheduler=False))
+    with services.db.session() as session:
+        for k in key_store.list_keys(session=session):
+            state = "revoked" if k.revoked_at else "active"
+            click.echo(f"{k.id:>4}  {k.prefix}…  {k.name:<24} {k.tenant or '*':<16} {k.scopes:<20} {state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=int)
+def keys_revoke(key_id: int) -> None:
+    """Revoke a key at once."""
+    from bot.services import build_services
+    from storage import keys as key_store
+
+    services = build_services(_settings(scheduler=False))
+    with services.db.write_session() as session:
+        key = key_store.revoke_key(session=session, key_id=key_id, now=datetime.now(UTC))
+    if key is None:
+        raise click.ClickException(f"no key with id {key_id}")
+    click.echo(f"key {key_id} revoked")
+
+
+@cli.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="default: a fresh temporary folder")
+@click.option("--days", default=7, show_default=True, help="days of synthetic traffic")
+@click.option("--per-day", default=3000, show_default=True, help="requests per day across all tenants")
+def demo(data_dir: Path | None, days: int, per_day: int) -> None:
+    """Start the service on SQLite, send a synthetic week of traffic, show what afterlaunch saw."""
+    from bot.demo.run import run_demo
+
+    run_demo(data_dir=data_dir, days=days, per_day=per_day)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The event API's input shape, validated at the edge with plain pydantic models.
+
+Field names follow the OpenTelemetry GenAI conventions where one exists (see
+docs/events.md). Unknown fields are refused so that a misspelt optional field
+is reported instead of silently dropped.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+
+MAX_TEXT = 200_000
+FUTURE_SLACK = timedelta(hours=1)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Message(_Model):
+    role: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    content: Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+
+
+class Prompt(_Model):
+    system: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+    messages: list[Message] = Field(default_factory=list, max_length=500)
+
+
+class ContextDoc(_Model):
+    doc_id: Id
+    source: ShortText | None = None
+    text: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+    score: float | None = None
+
+
+class EventIn(_Model):
+    """One LLM request as the AI feature reports it."""
+
+    request_id: Id
+    timestamp: Annotated[str, StringConstraints(min_length=10, max_length=40)]
+    tenant: Name
+    prompt_version: Name
+    model: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+    intent: Name | None = None
+    category: Name | None = None
+    path: Name | None = None
+    session_id: Id | None = None
+    trace_id: Id | None = None
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    model_requested: ShortText | None = None
+    provider: Annotated[str, StringConstraints(max_length=100)] | None = None
+    system_fingerprint: ShortText | None = None
+    prompt: Prompt | None = None
+    context: list[ContextDoc] | None = Field(default=None, max_length=200)
+    response: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
+    input_tokens: int = Field(default=0, ge=0, le=100_000_000)
+    output_tokens: int = Field(default=0, ge=0, le=100_000_000)
+    cached_tokens: int = Field(default=0, ge=0, le=100_000_000)
+    cost_usd: float | None = Field(default=None, ge=0, le=1_000_000)
+    latency_ms: float | None = Field(default=None, ge=0, le=86_400_000)
+    ttft_ms: float | None = Field(default=None, ge=0, le=86_400_000)
+    status: Literal["ok", "error", "timeout"] = "ok"
+    finish_reason: Annotated[str, StringConstraints(max_length=64)] | None = None
+    refused: bool | None = None
+    attempt: int = Field(default=1, ge=1, le=1000)
+    parent_request_id: Id | None = None
+    agent_step: int | None = Field(default=None, ge=0, le=100_000)
+    api_key_id: Annotated[str, StringConstraints(max_length=200)] | None = None
+    client_ip: Annotated[str, StringConstraints(max_length=64)] | None = None
+    labels: (
+        dict[
+            Annotated[str, StringConstraints(min_length=1, max_length=64)],
+            Annotated[str, StringConstraints(max_length=500)],
+        ]
+        | None
+    ) = Field(default=None, max_length=50)
+
+    @field_validator("timestamp")
+    @classmethod
+    def _rfc3339(cls, v: str) -> str:
+        try:
+            ts = datetime.fromisoformat(v)
+        except ValueError:
+            raise ValueError("must be an RFC 3339 timestamp such as 2026-11-26T09:30:00Z") from None
+        if ts.tzinfo is None:
+            raise ValueError("must carry a time zone (end it with Z or +00:00)")
+        if "T" not in v.upper() and " " not in v:
+            raise ValueError("must be an RFC 3339 date-time, not a date")
+        return v
+
+    @field_validator("client_ip")
+    @classmethod
+    def _ip(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                return str(ipaddress.ip_address(v))
+            except ValueError:
+                raise ValueError("must be an IPv4 or IPv6 address") from None
+        return v
+
+    @model_validator(mode="after")
+    def _tokens(self) -> EventIn:
+        if self.cached_tokens > self.input_tokens:
+            raise ValueError("cached_tokens cannot exceed input_tokens (input_tokens counts cached ones too)")
+        return self
+
+    def when(self) -> datetime:
+        return datetime.fromisoformat(self.timestamp).astimezone(UTC)
+
+
+class Rejection(BaseModel):
+    index: int
+    field: str
+    message: str
+
+
+class IngestResult(BaseModel):
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[Rejection] = Field(default_factory=list)
+
+
+def check_not_future(event: EventIn, now: datetime) -> str | None:
+    """Events from the future are clock bugs; accepting them would poison rollups ahead of time."""
+    if event.when() > now + FUTURE_SLACK:
+        return f"is more than {int(FUTURE_SLACK.total_seconds() // 60)} minutes in the future"
+    return None

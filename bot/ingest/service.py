@@ -1,0 +1,197 @@
+"""Validate a batch of events and store the good ones with their rollups, atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+
+from bot.ingest.pricing import PriceTable
+from bot.ingest.schema import EventIn, IngestResult, Rejection, check_not_future
+from storage import requests as request_store
+from storage import rollups
+from storage.engine import Database
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock, serialization failure
+MAX_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who is writing: the key's id and, for a tenant-bound key, the only tenant it may write."""
+
+    key_id: int | None
+    tenant: str | None
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    prices: PriceTable
+    secret_key: bytes
+
+
+def _field_path(index: int, loc: Sequence[int | str]) -> str:
+    path = f"events[{index}]"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def hash_user(secret_key: bytes, tenant: str, user_id: str) -> str:
+    """Keyed per tenant, so the same raw id in two tenants is two users and none is reversible."""
+    return hmac.new(secret_key, f"{tenant}\x00{user_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def to_rows(
+    event: EventIn, raw: dict[str, Any], cfg: IngestConfig, *, writer: Writer, received_ms: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request row and the body row (without ids) for one validated event."""
+    if event.cost_usd is not None:
+        cost, source = event.cost_usd, "client"
+    else:
+        price = cfg.prices.price_of(event.model)
+        if price is None:
+            cost, source = None, "unknown"
+        else:
+            cost = price.cost(event.input_tokens, event.output_tokens, event.cached_tokens)
+            source = "price_table"
+    ts_ms = int(event.when().timestamp() * 1000)
+    intent = event.intent or ""
+    row = {
+        "tenant": event.tenant,
+        "request_id": event.request_id,
+        "ts_ms": ts_ms,
+        "received_ms": received_ms,
+        "intent": intent,
+        "category": event.category or intent,
+        "path": event.path or "",
+        "session_id": event.session_id,
+        "trace_id": event.trace_id,
+        "user_hash": hash_user(cfg.secret_key, event.tenant, event.user_id) if event.user_id else None,
+        "prompt_version": event.prompt_version,
+        "model": event.model,
+        "model_requested": event.model_requested,
+        "provider": event.provider,
+        "system_fingerprint": event.system_fingerprint,
+        "input_tokens": event.input_tokens,
+        "output_tokens": event.output_tokens,
+        "cached_tokens": event.cached_tokens,
+        "cost_usd": cost,
+        "cost_source": source,
+        "latency_ms": event.latency_ms,
+        "ttft_ms": event.ttft_ms,
+        "status": event.status,
+        "finish_reason": event.finish_reason,
+        "refused": event.refused,
+        "attempt": event.attempt,
+        "parent_request_id": event.parent_request_id,
+        "agent_step": event.agent_step,
+        "api_key_id": event.api_key_id or "",
+        "client_ip": event.client_ip,
+        "labels": orjson.dumps(event.labels).decode() if event.labels else None,
+        "ingest_key_id": writer.key_id,
+    }
+    prompt, context = raw.get("prompt"), raw.get("context")
+    body = {
+        "ts_ms": ts_ms,
+        "prompt": orjson.dumps(prompt).decode() if prompt is not None else None,
+        "context": orjson.dumps(context).decode() if context is not None else None,
+        "response": event.response,
+    }
+    return row, body
+
+
+def validate_batch(
+    events: Sequence[Any], *, writer: Writer, now: datetime
+) -> tuple[list[tuple[EventIn, dict[str, Any]]], IngestResult]:
+    """Split a batch into valid events and rejections (with field paths a person can act on)."""
+    result = IngestResult()
+    good: list[tuple[EventIn, dict[str, Any]]] = []
+    seen: set[tuple[str, str]] = set()
+    for i, raw in enumerate(events):
+        if not isinstance(raw, dict):
+            result.errors.append(Rejection(index=i, field=f"events[{i}]", message="must be a JSON object"))
+            continue
+        try:
+            event = EventIn.model_validate(raw)
+        except ValidationError as exc:
+            for e in exc.errors(include_url=False):
+                msg = e["msg"].removeprefix("Value error, ")
+                if e["type"] == "missing":
+                    msg = "is required"
+                elif e["type"] == "extra_forbidden":
+                    msg = "is not a known field (see docs/events.md)"
+                result.errors.append(Rejection(index=i, field=_field_path(i, e["loc"]), message=msg))
+            continue
+        if writer.tenant is not None and event.tenant != writer.tenant:
+            result.errors.append(
+                Rejection(
+                    index=i,
+                    field=f"events[{i}].tenant",
+                    message=f"this key may only write tenant {writer.tenant!r}",
+                )
+            )
+            continue
+        future = check_not_future(event, now)
+        if future:
+            result.errors.append(Rejection(index=i, field=f"events[{i}].timestamp", message=future))
+            continue
+        key = (event.tenant, event.request_id)
+        if key in seen:
+            result.duplicates += 1
+            continue
+        seen.add(key)
+        good.append((event, raw))
+    result.rejected = len({e.index for e in result.errors})
+    return good, result
+
+
+def ingest(db: Database, events: Sequence[Any], *, cfg: IngestConfig, writer: Writer, now: datetime) -> IngestResult:
+    """Store every valid event once, with its body and rollups, in one transaction."""
+    good, result = validate_batch(events, writer=writer, now=now)
+    if not good:
+        return result
+    received_ms = int(now.timestamp() * 1000)
+    pairs = [to_rows(e, raw, cfg, writer=writer, received_ms=received_ms) for e, raw in good]
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            inserted = _store(db, pairs)
+            break
+        except DBAPIError as exc:
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if sqlstate not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
+                raise
+            log.warning("ingest transaction conflict (%s), retrying (attempt %d)", sqlstate, attempt)
+            time.sleep(0.05 * attempt)
+    result.accepted += inserted
+    result.duplicates += len(pairs) - inserted
+    return result
+
+
+def _store(db: Database, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> int:
+    with db.write_session() as session:
+        conn = session.connection()
+        ids = request_store.insert_requests(conn, [row for row, _ in pairs])
+        new_rows = []
+        bodies = []
+        for row, body in pairs:
+            id_ = ids.get((row["tenant"], row["request_id"]))
+            if id_ is None:
+                continue
+            new_rows.append(row)
+            if body["prompt"] is not None or body["context"] is not None or body["response"] is not None:
+                bodies.append({**body, "id": id_})
+        request_store.insert_bodies(conn, bodies)
+        rollups.add_requests(conn, new_rows)
+    return len(new_rows)

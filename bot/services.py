@@ -1,0 +1,30 @@
+"""Everything a request handler or job needs, built once from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.ingest.pricing import PriceTable
+from bot.ingest.service import IngestConfig
+from storage.engine import Database, connect
+from storage.migrate import upgrade
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    ingest: IngestConfig
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    """Connect, migrate (when enabled) and load the price table; fails fast on a bad setting."""
+    db = connect(settings.db_url)
+    if settings.run_migrations:
+        upgrade(db.write_engine)
+    ingest = IngestConfig(prices=PriceTable.load(settings.file.prices), secret_key=settings.resolve_secret_key())
+    return Services(settings=settings, db=db, ingest=ingest)

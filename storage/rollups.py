@@ -1,0 +1,184 @@
+"""Per-minute and per-hour aggregates per cohort: what every command and detector reads.
+
+Writers add a batch's partial aggregates with one upsert per table; counts add
+up and latency histograms merge (``hist_merge``), so concurrent writers and
+replicas never overwrite each other. Readers pick hourly rows for the whole
+hours of a long window and minute rows for its ragged edges, so a query costs
+what its window costs, not what the traffic was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, and_, func, select
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from storage import histogram
+from storage.dialect import upsert_insert
+from storage.models import COHORT_DIMENSIONS, RollupHour, RollupMinute
+
+MINUTE = RollupMinute.__table__
+HOUR = RollupHour.__table__
+SUMMED = (
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "cost_usd",
+    "unknown_cost",
+    "errors",
+    "timeouts",
+    "refusals",
+    "retries",
+    "latency_count",
+    "latency_sum_ms",
+)
+HOURLY_FROM_SECONDS = 6 * 3600
+"""Windows at least this long read hourly rows for their whole hours."""
+
+
+def accumulate(rows: Iterable[dict[str, Any]], *, bucket_seconds: int) -> list[dict[str, Any]]:
+    """Fold request rows (as inserted) into one aggregate per (bucket, cohort)."""
+    acc: dict[tuple, dict[str, Any]] = {}
+    hists: dict[tuple, dict[int, int]] = {}
+    for r in rows:
+        bucket = r["ts_ms"] // 1000 // bucket_seconds * bucket_seconds
+        key = (
+            bucket,
+            r["tenant"],
+            r["intent"],
+            r["category"],
+            r["path"],
+            r["prompt_version"],
+            r["model"],
+            r["api_key_id"],
+        )
+        a = acc.get(key)
+        if a is None:
+            a = dict(zip(("bucket", *COHORT_DIMENSIONS), key, strict=True))
+            a.update(dict.fromkeys(SUMMED, 0))
+            a["cost_usd"] = 0.0
+            a["latency_sum_ms"] = 0.0
+            acc[key] = a
+            hists[key] = {}
+        a["requests"] += 1
+        a["input_tokens"] += r["input_tokens"]
+        a["output_tokens"] += r["output_tokens"]
+        a["cached_tokens"] += r["cached_tokens"]
+        if r["cost_usd"] is None:
+            a["unknown_cost"] += 1
+        else:
+            a["cost_usd"] += r["cost_usd"]
+        status = r["status"]
+        if status == "error":
+            a["errors"] += 1
+        elif status == "timeout":
+            a["timeouts"] += 1
+        if r["refused"]:
+            a["refusals"] += 1
+        if r["attempt"] > 1:
+            a["retries"] += 1
+        latency = r["latency_ms"]
+        if latency is not None:
+            a["latency_count"] += 1
+            a["latency_sum_ms"] += latency
+            b = histogram.bucket_of(latency)
+            h = hists[key]
+            h[b] = h.get(b, 0) + 1
+    out = []
+    for key in sorted(acc):  # one lock order for every writer: no upsert deadlocks on PostgreSQL
+        a = acc[key]
+        a["latency_hist"] = histogram.encode(hists[key])
+        out.append(a)
+    return out
+
+
+def upsert(conn: Connection, table: Table, aggregates: Sequence[dict[str, Any]]) -> None:
+    """Add aggregates into the table, creating rows for cohorts not seen in that bucket yet."""
+    if not aggregates:
+        return
+    stmt = upsert_insert(conn, table)
+    excluded = stmt.excluded
+    updates: dict[str, Any] = {c: table.c[c] + excluded[c] for c in SUMMED}
+    updates["latency_hist"] = func.hist_merge(table.c.latency_hist, excluded.latency_hist)
+    stmt = stmt.on_conflict_do_update(index_elements=["bucket", *COHORT_DIMENSIONS], set_=updates)
+    conn.execute(stmt, list(aggregates))
+
+
+def add_requests(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Count freshly inserted requests into both resolutions."""
+    upsert(conn, MINUTE, accumulate(rows, bucket_seconds=60))
+    upsert(conn, HOUR, accumulate(rows, bucket_seconds=3600))
+
+
+@dataclass
+class CohortStats:
+    """Totals of one cohort over a window; percentiles come from the merged histogram."""
+
+    cohort: dict[str, str]
+    totals: dict[str, float] = field(default_factory=dict)
+    latency: dict[int, int] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> float:
+        try:
+            return self.__dict__["totals"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def percentile(self, q: float) -> float | None:
+        return histogram.quantile(self.latency, q)
+
+
+def _pieces(start: int, end: int) -> list[tuple[Table, int, int]]:
+    if end - start < HOURLY_FROM_SECONDS:
+        return [(MINUTE, start, end)]
+    h0 = -(-start // 3600) * 3600
+    h1 = end // 3600 * 3600
+    pieces = [(HOUR, h0, h1)]
+    if start < h0:
+        pieces.append((MINUTE, start, h0))
+    if h1 < end:
+        pieces.append((MINUTE, h1, end))
+    return pieces
+
+
+def list_cohorts(
+    *,
+    session: Session,
+    start: int,
+    end: int,
+    group_by: Sequence[str] = (),
+    where: dict[str, str] | None = None,
+    with_latency: bool = False,
+) -> list[CohortStats]:
+    """Aggregate [start, end) (epoch seconds, minute-aligned) grouped by cohort dimensions."""
+    unknown = set(group_by) - set(COHORT_DIMENSIONS) or set(where or {}) - set(COHORT_DIMENSIONS)
+    if unknown:
+        raise ValueError(f"unknown cohort dimension(s): {', '.join(sorted(unknown))}")
+    merged: dict[tuple, CohortStats] = {}
+    for table, lo, hi in _pieces(start, end):
+        dims = [table.c[d] for d in group_by]
+        conds = [table.c.bucket >= lo, table.c.bucket < hi]
+        conds += [table.c[k] == v for k, v in (where or {}).items()]
+        stmt = select(*dims, *(func.sum(table.c[c]) for c in SUMMED)).where(and_(*conds)).group_by(*dims)
+        for row in session.execute(stmt):
+            key = tuple(row[: len(group_by)])
+            stats = merged.setdefault(key, CohortStats(cohort=dict(zip(group_by, key, strict=True))))
+            for name, value in zip(SUMMED, row[len(group_by) :], strict=True):
+                stats.totals[name] = stats.totals.get(name, 0) + (value or 0)
+        if with_latency:
+            hist_stmt = select(*dims, table.c.latency_hist).where(and_(*conds))
+            for row in session.execute(hist_stmt):
+                key = tuple(row[: len(group_by)])
+                stats = merged[key]
+                stats.latency = histogram.merge(stats.latency, histogram.decode(row[-1]))
+    return sorted(merged.values(), key=lambda s: -s.totals.get("cost_usd", 0))
+
+
+def purge(*, session: Session, table: Table, before: int) -> int:
+    result = session.execute(table.delete().where(table.c.bucket < before))
+    return result.rowcount or 0
