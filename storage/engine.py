@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ class Database:
     url: str
     engine: Engine
     write_engine: Engine
+    _writer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -85,7 +87,11 @@ class Database:
     @contextlib.contextmanager
     def write_session(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on any error."""
-        with Session(self.write_engine, expire_on_commit=False) as session:
+        # SQLite has one writer at a time. Queueing this process's writers on a
+        # lock wakes the next one the moment the previous commits, where
+        # SQLite's busy handler would sleep in steps of up to 100 ms.
+        lock = self._writer_lock if self.is_sqlite else contextlib.nullcontext()
+        with lock, Session(self.write_engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,7 +12,9 @@ from pathlib import Path
 from bot.config import PriceOverride
 
 SHIPPED = Path(__file__).with_name("prices.toml")
-_SNAPSHOT_SEPARATORS = ("-", "@", ":")
+SNAPSHOT_SUFFIX = re.compile(r"[-@:](?:\d{4}-?\d{2}-?\d{2}|\d{2}-\d{2}|\d{3,}|v\d+(?:[.:]\d+)*|latest|preview)(?:[-@:].*)?")
+"""What may follow a priced name for a model to count as a snapshot of it: a date,
+a build number, a version or a channel, never another word (gpt-4o-mini is not gpt-4o)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +50,7 @@ class PriceTable:
         if name in self._prices:
             return self._prices[name]
         for entry in self._by_length:
-            if name.startswith(entry) and name[len(entry)] in _SNAPSHOT_SEPARATORS:
+            if name.startswith(entry) and SNAPSHOT_SUFFIX.fullmatch(name, len(entry)):
                 return self._prices[entry]
         return None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import time
 from collections.abc import Sequence
@@ -50,7 +49,7 @@ def _field_path(index: int, loc: Sequence[int | str]) -> str:
 
 def hash_user(secret_key: bytes, tenant: str, user_id: str) -> str:
     """Keyed per tenant, so the same raw id in two tenants is two users and none is reversible."""
-    return hmac.new(secret_key, f"{tenant}\x00{user_id}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hashlib.blake2b(f"{tenant}\x00{user_id}".encode(), key=secret_key[:64], digest_size=16).hexdigest()
 
 
 def to_rows(
@@ -66,7 +65,7 @@ def to_rows(
         else:
             cost = price.cost(event.input_tokens, event.output_tokens, event.cached_tokens)
             source = "price_table"
-    ts_ms = int(event.when().timestamp() * 1000)
+    ts_ms = int(event.timestamp.timestamp() * 1000)
     intent = event.intent or ""
     row = {
         "tenant": event.tenant,
@@ -163,8 +162,9 @@ def ingest(db: Database, events: Sequence[Any], *, cfg: IngestConfig, writer: Wr
     if not good:
         return result
     received_ms = int(now.timestamp() * 1000)
-    pairs = [to_rows(e, raw, cfg, writer=writer, received_ms=received_ms) for e, raw in good]
     for attempt in range(1, MAX_ATTEMPTS + 1):
+        # Rows are built afresh for each attempt: storing fills in their ids.
+        pairs = [to_rows(e, raw, cfg, writer=writer, received_ms=received_ms) for e, raw in good]
         try:
             inserted = _store(db, pairs)
             break
@@ -175,7 +175,7 @@ def ingest(db: Database, events: Sequence[Any], *, cfg: IngestConfig, writer: Wr
             log.warning("ingest transaction conflict (%s), retrying (attempt %d)", sqlstate, attempt)
             time.sleep(0.05 * attempt)
     result.accepted += inserted
-    result.duplicates += len(pairs) - inserted
+    result.duplicates += len(good) - inserted
     return result
 
 
@@ -191,7 +191,8 @@ def _store(db: Database, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> 
                 continue
             new_rows.append(row)
             if body["prompt"] is not None or body["context"] is not None or body["response"] is not None:
-                bodies.append({**body, "id": id_})
+                body["id"] = id_
+            bodies.append(body)
         request_store.insert_bodies(conn, bodies)
         rollups.add_requests(conn, new_rows)
     return len(new_rows)

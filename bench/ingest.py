@@ -1,0 +1,182 @@
+"""Sustained ingestion through the real HTTP endpoint into SQLite, against raw executemany.
+
+    python bench/ingest.py [--events 60000] [--clients 2]
+
+Starts ``afterlaunch serve`` in its own process on a fresh SQLite file, sends
+batches of 500 realistic events (about 1.5 KB of prompt, context and response
+each) from concurrent clients, then inserts the very same rows with
+``sqlite3.executemany`` into a fresh database of the same schema (same indexes,
+same text-index triggers) as the storage engine's own limit. Prints both rates
+and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.config import load_settings  # noqa: E402
+from bot.demo.server import free_port  # noqa: E402
+from bot.demo.traffic import make_event  # noqa: E402
+from bot.ingest.service import Writer, to_rows, validate_batch  # noqa: E402
+from bot.services import build_services  # noqa: E402
+from storage import keys as key_store  # noqa: E402
+from storage.engine import connect  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.requests import BODY_COLUMNS, REQUEST_COLUMNS  # noqa: E402
+
+BATCH = 500
+
+
+def make_events(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    start = now - timedelta(hours=23)
+    step = timedelta(hours=22) / n
+    return [make_event(rng, start + i * step) for i in range(n)]
+
+
+def body_size(events: list[dict]) -> float:
+    sizes = [
+        len(orjson.dumps(e["prompt"])) + len(orjson.dumps(e["context"])) + len((e["response"] or "").encode())
+        for e in events
+    ]
+    return sum(sizes) / len(sizes)
+
+
+def start_server(folder: Path, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "AFTERLAUNCH_DATA_DIR": str(folder),
+        "DATABASE_URL": f"sqlite:///{folder / 'afterlaunch.db'}",
+        "AFTERLAUNCH_CONFIG": str(folder / "none.toml"),
+        "AFTERLAUNCH_SCHEDULER": "false",
+        "AFTERLAUNCH_LOG_LEVEL": "WARNING",
+    }
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        env.pop(name, None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the service did not start")
+
+
+def over_http(events: list[dict], clients: int, folder: Path) -> tuple[float, int]:
+    settings = load_settings(
+        data_dir=folder, database_url=f"sqlite:///{folder / 'afterlaunch.db'}", config_file=folder / "none.toml"
+    )
+    services = build_services(settings)
+    with services.db.write_session() as session:
+        _, key = key_store.create_key(session=session, name="bench", tenant=None, scopes={"ingest"}, now=datetime.now(UTC))
+    services.close()
+    port = free_port()
+    proc = start_server(folder, port)
+    bodies = [orjson.dumps({"events": events[i : i + BATCH]}) for i in range(0, len(events), BATCH)]
+    warmup, timed = bodies[:2], bodies[2:]
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    accepted = 0
+    lock = threading.Lock()
+
+    def client(share: list[bytes]) -> None:
+        nonlocal accepted
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=120) as c:
+            for body in share:
+                r = c.post("/v1/events", content=body)
+                r.raise_for_status()
+                with lock:
+                    accepted += r.json()["accepted"]
+
+    try:
+        client(warmup)
+        threads = [threading.Thread(target=client, args=(timed[i::clients],)) for i in range(clients)]
+        began = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - began
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    timed_events = sum(len(orjson.loads(b)["events"]) for b in timed)
+    return timed_events / elapsed, accepted
+
+
+def raw_executemany(events: list[dict], folder: Path) -> float:
+    """The same rows, the same schema: only sqlite3's executemany and the commits are timed."""
+    url = f"sqlite:///{folder / 'raw.db'}"
+    db = connect(url)
+    upgrade(db.write_engine)
+    db.dispose()
+    settings = load_settings(data_dir=folder, database_url=url, config_file=folder / "none.toml")
+    services = build_services(settings)
+    writer = Writer(None, None)
+    now = datetime.now(UTC)
+    batches = []
+    next_id = 1
+    for i in range(0, len(events), BATCH):
+        good, _ = validate_batch(events[i : i + BATCH], writer=writer, now=now)
+        rows, bodies = [], []
+        for event, raw in good:
+            row, body = to_rows(event, raw, services.ingest, writer=writer, received_ms=0)
+            row["id"] = body["id"] = next_id
+            next_id += 1
+            rows.append(tuple(row[c] for c in REQUEST_COLUMNS))
+            bodies.append(tuple(body[c] for c in BODY_COLUMNS))
+        batches.append((rows, bodies))
+    services.close()
+    con = sqlite3.connect(folder / "raw.db", isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    req_sql = f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})"
+    body_sql = f"INSERT INTO request_bodies ({', '.join(BODY_COLUMNS)}) VALUES ({', '.join('?' * len(BODY_COLUMNS))})"
+    began = time.perf_counter()
+    for rows, bodies in batches:
+        con.execute("BEGIN IMMEDIATE")
+        con.executemany(req_sql, rows)
+        con.executemany(body_sql, bodies)
+        con.execute("COMMIT")
+    elapsed = time.perf_counter() - began
+    con.close()
+    return sum(len(r) for r, _ in batches) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=60_000)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args()
+    events = make_events(args.events, args.seed)
+    print(f"{len(events):,} events, batches of {BATCH}, {body_size(events):,.0f} bytes of prompt+context+response each")
+    print(f"machine: {os.cpu_count()} cores, SQLite {sqlite3.sqlite_version}")
+    with tempfile.TemporaryDirectory(prefix="afterlaunch-bench-") as tmp:
+        http_rate, accepted = over_http(events, args.clients, Path(tmp) / "http")
+        raw_rate = raw_executemany(events, Path(tmp) / "raw")
+    print(f"HTTP ingest ({args.clients} clients): {http_rate:,.0f} events/s ({accepted:,} accepted)")
+    print(f"raw sqlite3.executemany, same rows and schema: {raw_rate:,.0f} events/s")
+    print(f"ratio: {http_rate / raw_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()
