@@ -29,15 +29,15 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import load_settings  # noqa: E402
-from bot.demo.server import free_port  # noqa: E402
-from bot.demo.traffic import make_event  # noqa: E402
-from bot.ingest.service import Writer, to_rows, validate_batch  # noqa: E402
-from bot.services import build_services  # noqa: E402
-from storage import keys as key_store  # noqa: E402
-from storage.engine import connect  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.requests import BODY_COLUMNS, REQUEST_COLUMNS  # noqa: E402
+from bot.config import load_settings
+from bot.demo.server import free_port
+from bot.demo.traffic import make_event
+from bot.ingest.service import Writer, to_rows, validate_batch
+from bot.services import build_services
+from storage import keys as key_store
+from storage.engine import connect
+from storage.migrate import upgrade
+from storage.requests import BODY_COLUMNS, REQUEST_COLUMNS
 
 BATCH = 500
 
@@ -87,7 +87,9 @@ def over_http(events: list[dict], clients: int, folder: Path) -> tuple[float, in
     )
     services = build_services(settings)
     with services.db.write_session() as session:
-        _, key = key_store.create_key(session=session, name="bench", tenant=None, scopes={"ingest"}, now=datetime.now(UTC))
+        _, key = key_store.create_key(
+            session=session, name="bench", tenant=None, scopes={"ingest"}, now=datetime.now(UTC)
+        )
     services.close()
     port = free_port()
     proc = start_server(folder, port)

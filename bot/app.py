@@ -18,9 +18,14 @@ from starlette.routing import Route
 
 from bot import metrics, retention
 from bot.config import Settings
+from bot.errors import ApiError
 from bot.ingest import views as ingest_views
 from bot.scheduler import Job, Leadership, build_scheduler
 from bot.services import Services, build_services
+from bot.slack import home
+from bot.slack.bolt import slack_routes
+from bot.slack.client import web_client
+from bot.slack.sender import Deliverer, LocalDeliverer, OutboxSender, SlackDeliverer
 from storage import outbox as outbox_store
 from storage.migrate import current
 
@@ -29,7 +34,14 @@ log = logging.getLogger(__name__)
 
 def scheduled_jobs() -> list[Job]:
     """Every job the scheduler runs; later capabilities add their detectors here."""
-    return [*retention.JOBS]
+    return [*retention.JOBS, *home.JOBS]
+
+
+def deliverer_for(services: Services) -> Deliverer:
+    """Slack when a token is set; otherwise the terminal (local mode)."""
+    if services.settings.local_mode:
+        return LocalDeliverer()
+    return SlackDeliverer(web_client(services.settings, retries=False))
 
 
 async def healthz(request: Request) -> Response:
@@ -58,6 +70,14 @@ async def metrics_endpoint(request: Request) -> Response:
 
 async def list_outbox(request: Request) -> Response:
     services: Services = request.app.state.services
+    if not services.settings.local_mode:
+        # Cards carry tenant data: outside local mode only an all-tenant read key may list them.
+        try:
+            key = await run_in_threadpool(ingest_views.authenticate, services, request, "read")
+            if key.tenant is not None:
+                raise ApiError(403, "forbidden", "the outbox spans tenants: use a key not bound to one")
+        except ApiError as err:
+            return ingest_views.error_response(err)
     try:
         limit = min(int(request.query_params.get("limit", "50")), 500)
         after = int(request.query_params.get("after", "0"))
@@ -85,22 +105,33 @@ async def list_outbox(request: Request) -> Response:
     return ingest_views.json_response({"messages": await run_in_threadpool(fetch)})
 
 
-def create_app(settings: Settings, *, services: Services | None = None, start_background: bool = True) -> Starlette:
-    """Build the service; background work (scheduler) starts with the ASGI lifespan."""
+def create_app(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    start_background: bool = True,
+    deliverer: Deliverer | None = None,
+) -> Starlette:
+    """Build the service; background work (scheduler, outbox sender) starts with the ASGI lifespan."""
     services = services or build_services(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         leadership = Leadership(services)
-        scheduler = None
-        if start_background and settings.scheduler:
-            scheduler = build_scheduler(services, scheduled_jobs(), leadership)
-            scheduler.start()
+        scheduler = sender = None
+        if start_background:
+            sender = OutboxSender(services, deliverer or deliverer_for(services), is_leader=leadership.is_leader)
+            sender.start(services.wake_outbox)
+            if settings.scheduler:
+                scheduler = build_scheduler(services, scheduled_jobs(), leadership)
+                scheduler.start()
         try:
             yield
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            if sender is not None:
+                sender.stop()
             leadership.release()
 
     routes = [
@@ -108,6 +139,7 @@ def create_app(settings: Settings, *, services: Services | None = None, start_ba
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/outbox", list_outbox, methods=["GET"]),
         *ingest_views.routes,
+        *slack_routes(services),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.services = services

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from bot.config import Settings
 from bot.ingest.pricing import PriceTable
@@ -16,6 +17,8 @@ class Services:
     settings: Settings
     db: Database
     ingest: IngestConfig
+    wake_outbox: threading.Event = field(default_factory=threading.Event, repr=False)
+    """Set after storing a message so the sender does not wait for its next tick."""
 
     def close(self) -> None:
         self.db.dispose()

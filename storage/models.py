@@ -158,3 +158,34 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     slack_ts: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, max_length=500)
+    claimed_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class SlackCard(SQLModel, table=True):
+    """Where a card landed in Slack, so later changes update it in place."""
+
+    __tablename__ = "slack_cards"
+
+    card_key: str = Field(primary_key=True, max_length=255)
+    channel: str = Field(max_length=64)
+    ts: str = Field(max_length=32)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+class SlackDedupe(SQLModel, table=True):
+    """Keys of Slack deliveries already handled: retried events and double clicks act once."""
+
+    __tablename__ = "slack_dedupe"
+
+    key: str = Field(primary_key=True, max_length=255)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+
+
+class HomeViewer(SQLModel, table=True):
+    """Users who opened the App Home: their Home is republished when its content changes."""
+
+    __tablename__ = "home_viewers"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    opened_at: datetime = Field(sa_type=DateTime(timezone=True))

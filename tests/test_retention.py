@@ -11,6 +11,7 @@ from storage.models import LLMRequest, RequestBody, RollupHour, RollupMinute
 from tests.ingest.factory import event
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+FTS_HITS = "SELECT count(*) FROM request_fts WHERE request_fts MATCH 'quokka'"
 
 
 def count(services: Services, model: type) -> int:
@@ -42,8 +43,14 @@ def test_purged_bodies_leave_the_text_index(services: Services) -> None:
     e = event(request_id="old", timestamp=(NOW - timedelta(days=40)).isoformat(), response="zanzibar quokka")
     ingest(services.db, [e], cfg=services.ingest, writer=Writer(None, None), now=NOW)
     with services.db.session() as s:
-        assert s.connection().exec_driver_sql("SELECT count(*) FROM request_fts WHERE request_fts MATCH 'quokka'").scalar() == 1
+        assert (
+            s.connection().exec_driver_sql("SELECT count(*) FROM request_fts WHERE request_fts MATCH 'quokka'").scalar()
+            == 1
+        )
     purge_expired(services, NOW)
     with services.db.session() as s:
-        assert s.connection().exec_driver_sql("SELECT count(*) FROM request_fts WHERE request_fts MATCH 'quokka'").scalar() == 0
+        assert (
+            s.connection().exec_driver_sql("SELECT count(*) FROM request_fts WHERE request_fts MATCH 'quokka'").scalar()
+            == 0
+        )
     assert count(services, RequestBody) == 0

@@ -12,7 +12,9 @@ from pathlib import Path
 from bot.config import PriceOverride
 
 SHIPPED = Path(__file__).with_name("prices.toml")
-SNAPSHOT_SUFFIX = re.compile(r"[-@:](?:\d{4}-?\d{2}-?\d{2}|\d{2}-\d{2}|\d{3,}|v\d+(?:[.:]\d+)*|latest|preview)(?:[-@:].*)?")
+SNAPSHOT_SUFFIX = re.compile(
+    r"[-@:](?:\d{4}-?\d{2}-?\d{2}|\d{2}-\d{2}|\d{3,}|v\d+(?:[.:]\d+)*|latest|preview)(?:[-@:].*)?"
+)
 """What may follow a priced name for a model to count as a snapshot of it: a date,
 a build number, a version or a channel, never another word (gpt-4o-mini is not gpt-4o)."""
 

@@ -1,0 +1,163 @@
+"""The Bolt app: listeners are thin (ack, parse, call a plain function, reply).
+
+Built per service instance (never at import time). Slash commands come from the
+registry; capabilities register their interactive listeners in
+``register_interactions``. Slow work runs in Bolt's lazy listeners after the
+ack, so Slack's 3-second limit is never at risk.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
+from slack_sdk import WebClient
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.errors import AfterlaunchError
+from bot.services import Services
+from bot.slack import home
+from bot.slack.client import web_client
+from bot.slack.commands import all_commands
+from bot.slack.registry import CommandReply, CommandRequest, SlashCommand, error_card, run_command
+from storage import outbox as store
+
+log = logging.getLogger(__name__)
+
+DOUBLE_CLICK_WINDOW = timedelta(seconds=10)
+
+
+def delivery_key(body: dict[str, Any]) -> tuple[str, timedelta | None] | None:
+    """The identity of a Slack delivery, for acting once: an event's id (Slack retries
+    resend it), or a click on one button of one message (a double click repeats it)."""
+    if body.get("type") == "event_callback" and body.get("event_id"):
+        return f"event:{body['event_id']}", None
+    if body.get("type") == "block_actions":
+        action = (body.get("actions") or [{}])[0]
+        where = (body.get("container") or {}).get("message_ts") or (body.get("view") or {}).get("id", "")
+        key = f"click:{body.get('user', {}).get('id')}:{where}:{action.get('action_id')}:{action.get('value', '')}"
+        return key[:255], DOUBLE_CLICK_WINDOW
+    if body.get("type") == "view_submission":
+        view = body.get("view") or {}
+        return f"submit:{view.get('id')}:{view.get('hash', '')}"[:255], None
+    return None
+
+
+def reply(respond: Respond, result: CommandReply) -> None:
+    message = result.card.to_message()
+    respond(
+        text=message["text"],
+        blocks=message.get("blocks"),
+        response_type="in_channel" if result.in_channel else "ephemeral",
+        replace_original=False,
+    )
+
+
+def upload(client: WebClient, channel: str, result: CommandReply) -> None:
+    for file in result.uploads:
+        client.files_upload_v2(channel=channel, content=file.content, filename=file.filename, title=file.title)
+
+
+def register_commands(app: App, services: Services, commands: list[SlashCommand]) -> None:
+    for command in commands:
+
+        def ack_now(ack: Ack) -> None:
+            ack()
+
+        def work(body: dict[str, Any], respond: Respond, client: WebClient, command: SlashCommand = command) -> None:
+            request = CommandRequest(
+                command=command.name,
+                text=body.get("text", ""),
+                user_id=body.get("user_id", ""),
+                channel_id=body.get("channel_id", ""),
+                now=datetime.now(UTC),
+                response_url=body.get("response_url"),
+            )
+            result = run_command(services, command, request)
+            try:
+                reply(respond, result)
+                if result.uploads:
+                    upload(client, request.channel_id, result)
+            except Exception:
+                ref = uuid.uuid4().hex[:8]
+                log.exception("could not answer %s (ref %s)", command.name, ref)
+                respond(text=f"{command.name} could not post its answer (ref {ref}).", response_type="ephemeral")
+
+        app.command(command.name)(ack=ack_now, lazy=[work])
+
+
+def register_events(app: App, services: Services) -> None:
+    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") == "home":
+            home.open_home(services, event["user"], datetime.now(UTC))
+
+
+def interaction_registrars() -> list[Callable[[App, Services], None]]:
+    """Capabilities that add buttons, modals and shortcuts register them here."""
+    return []
+
+
+def create_bolt_app(services: Services, *, commands: list[SlashCommand] | None = None) -> App:
+    settings = services.settings
+    if settings.slack_bot_token is None:
+        raise RuntimeError("local mode: no Slack app without SLACK_BOT_TOKEN")
+    app = App(
+        client=web_client(settings),
+        signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
+        token_verification_enabled=False,
+        process_before_response=False,
+        logger=logging.getLogger("afterlaunch.bolt"),
+    )
+
+    @app.middleware
+    def act_once(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        key = delivery_key(body)
+        if key is not None:
+            with services.db.write_session() as session:
+                first = store.first_time(session=session, key=key[0], now=datetime.now(UTC), window=key[1])
+            if not first:
+                log.info("ignored a repeated Slack delivery (%s)", key[0].split(":", 1)[0])
+                return BoltResponse(status=200, body="")
+        return next()
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], respond: Respond | None = None) -> None:
+        if isinstance(error, AfterlaunchError):
+            message = error.message
+        else:
+            ref = uuid.uuid4().hex[:8]
+            log.error("Slack listener failed (ref %s): %s", ref, error, exc_info=error)
+            message = f"Something went wrong on our side (ref {ref})."
+        if respond is not None and body.get("response_url"):
+            card = error_card(message).to_message()
+            respond(text=card["text"], blocks=card.get("blocks"), response_type="ephemeral", replace_original=False)
+
+    register_commands(app, services, commands if commands is not None else all_commands())
+    register_events(app, services)
+    for register in interaction_registrars():
+        register(app, services)
+    return app
+
+
+def slack_routes(services: Services) -> list[Route]:
+    """``POST /slack/events``: every slash command, interaction and event arrives here."""
+    bolt = None if services.settings.local_mode else create_bolt_app(services)
+
+    async def endpoint(request: Request) -> Response:
+        if bolt is None:
+            message = "local mode: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to receive Slack requests"
+            return JSONResponse({"error": "slack_not_configured", "message": message}, status_code=503)
+        body = (await request.body()).decode("utf-8", errors="replace")
+        bolt_request = BoltRequest(body=body, query=request.query_params, headers=request.headers)  # type: ignore[arg-type]
+        result: BoltResponse = await run_in_threadpool(bolt.dispatch, bolt_request)
+        return Response(result.body, status_code=result.status, headers=result.first_headers_without_set_cookie())
+
+    return [Route("/slack/events", endpoint, methods=["POST"])]
