@@ -18,8 +18,12 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; safe to call on every start and from several replicas."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the schema to ``revision``; safe to call on every start and from several replicas.
+
+    Each capability's tables are an independent branch off the core schema, so
+    "heads" (all of them) is the default target.
+    """
     cfg = alembic_config(engine)
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -30,10 +34,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current(engine: Engine) -> str | None:
+    """The applied revisions, comma-separated in sorted order (one per branch)."""
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 def head_revision() -> str | None:
@@ -41,4 +47,4 @@ def head_revision() -> str | None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    return ",".join(sorted(ScriptDirectory.from_config(cfg).get_heads())) or None

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.access import AccessChecker, slack_group_members
 from bot.errors import AfterlaunchError
 from bot.services import Services
 from bot.slack import home
@@ -100,12 +101,20 @@ def register_events(app: App, services: Services) -> None:
             home.open_home(services, event["user"], datetime.now(UTC))
 
 
-def interaction_registrars() -> list[Callable[[App, Services], None]]:
+Registrar = Callable[[App, Services, AccessChecker], None]
+
+
+def interaction_registrars() -> list[Registrar]:
     """Capabilities that add buttons, modals and shortcuts register them here."""
     return []
 
 
-def create_bolt_app(services: Services, *, commands: list[SlashCommand] | None = None) -> App:
+def create_bolt_app(
+    services: Services,
+    *,
+    commands: list[SlashCommand] | None = None,
+    registrars: list[Registrar] | None = None,
+) -> App:
     settings = services.settings
     if settings.slack_bot_token is None:
         raise RuntimeError("local mode: no Slack app without SLACK_BOT_TOKEN")
@@ -142,8 +151,9 @@ def create_bolt_app(services: Services, *, commands: list[SlashCommand] | None =
 
     register_commands(app, services, commands if commands is not None else all_commands())
     register_events(app, services)
-    for register in interaction_registrars():
-        register(app, services)
+    access = AccessChecker(services, slack_group_members(app.client))
+    for register in registrars if registrars is not None else interaction_registrars():
+        register(app, services, access)
     return app
 
 
