@@ -26,8 +26,10 @@ from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-LEADER_LOCK_KEY = 7216549
-"""PostgreSQL advisory lock id that elects the replica running scheduled jobs."""
+LEADER_LOCK = "hashtext(current_database() || '.' || current_schema() || '.afterlaunch-leader')"
+"""The advisory lock that elects the replica running scheduled jobs. Advisory locks are
+database-wide, so the key includes the schema: two deployments on one database never
+block each other."""
 
 
 class Leadership:
@@ -73,7 +75,7 @@ class Leadership:
                 self.release()
         conn = self._db.engine.connect()
         try:
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK_KEY}).scalar()
+            got = conn.execute(text(f"SELECT pg_try_advisory_lock({LEADER_LOCK})")).scalar()
             conn.commit()
         except Exception:
             conn.close()
@@ -88,7 +90,7 @@ class Leadership:
     def release(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(Exception):
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
+                self._conn.execute(text(f"SELECT pg_advisory_unlock({LEADER_LOCK})"))
                 self._conn.commit()
             with contextlib.suppress(Exception):
                 self._conn.close()

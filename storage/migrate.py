@@ -28,7 +28,9 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Replicas starting together would race to create the same tables.
-            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7216548)")
+            connection.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(hashtext(current_database() || '.' || current_schema() || '.migrate'))"
+            )
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 

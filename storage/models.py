@@ -5,10 +5,38 @@ timezone-aware datetimes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, Float, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware in, timezone-aware out, stored as UTC on both databases.
+
+    SQLite keeps no offset and hands back naive values; comparing those with
+    aware ones fails, and a naive value going in would be a bug: refuse it.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass timezone-aware values (UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 COHORT_DIMENSIONS = ("tenant", "intent", "category", "path", "prompt_version", "model", "api_key_id")
 """The dimensions every rollup row is keyed by; an absent value is stored as ''."""
@@ -23,8 +51,8 @@ class IngestKey(SQLModel, table=True):
     key_hash: str = Field(max_length=64, unique=True)
     tenant: str | None = Field(default=None, max_length=128)
     scopes: str = Field(default="ingest,read", max_length=200)
-    created_at: datetime = Field(sa_type=DateTime(timezone=True))
-    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     def scope_set(self) -> set[str]:
         return {s for s in self.scopes.split(",") if s}
@@ -145,7 +173,7 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=UTCDateTime)
     kind: str = Field(max_length=16, description="post, update, ephemeral or dm")
     channel: str = Field(max_length=64)
     user: str | None = Field(default=None, max_length=64)
@@ -154,11 +182,11 @@ class OutboxMessage(SQLModel, table=True):
     payload: str = Field(sa_type=Text, description="JSON: text and blocks")
     status: str = Field(default="pending", max_length=16, description="pending, sent, failed or local")
     attempts: int = Field(default=0)
-    next_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    sent_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     slack_ts: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, max_length=500)
-    claimed_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class SlackCard(SQLModel, table=True):
@@ -169,8 +197,8 @@ class SlackCard(SQLModel, table=True):
     card_key: str = Field(primary_key=True, max_length=255)
     channel: str = Field(max_length=64)
     ts: str = Field(max_length=32)
-    created_at: datetime = Field(sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class SlackDedupe(SQLModel, table=True):
@@ -179,7 +207,7 @@ class SlackDedupe(SQLModel, table=True):
     __tablename__ = "slack_dedupe"
 
     key: str = Field(primary_key=True, max_length=255)
-    created_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 class HomeViewer(SQLModel, table=True):
@@ -188,4 +216,4 @@ class HomeViewer(SQLModel, table=True):
     __tablename__ = "home_viewers"
 
     user_id: str = Field(primary_key=True, max_length=32)
-    opened_at: datetime = Field(sa_type=DateTime(timezone=True))
+    opened_at: datetime = Field(sa_type=UTCDateTime)

@@ -164,7 +164,8 @@ def first_time(*, session: Session, key: str, now: datetime, window: timedelta |
             set_={"created_at": stmt.excluded.created_at},
             where=table.c.created_at < now - window,
         )
-    return conn.execute(stmt).rowcount == 1
+    # RETURNING rather than rowcount: drivers do not all report rowcount for upserts.
+    return conn.execute(stmt.returning(table.c.key)).first() is not None
 
 
 def purge_dedupe(*, session: Session, before: datetime) -> int:

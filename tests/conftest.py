@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
@@ -18,7 +19,9 @@ from bot.services import Services, build_services
 from storage import keys as key_store
 from storage.engine import Database, connect
 from storage.migrate import upgrade
+from tests.fake_slack import FakeSlack
 from tests.fake_slack import fake_slack as _fake_slack
+from tests.slack_requests import SIGNING_SECRET
 
 PG_DSN = os.environ.get("AFTERLAUNCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -102,6 +105,25 @@ def services(settings: Settings) -> Iterator[Services]:
 @pytest.fixture
 def db(services: Services) -> Database:
     return services.db
+
+
+@pytest.fixture
+def slack_settings(settings: Settings, fake_slack: FakeSlack) -> Settings:
+    """Slack mode against the Web API stand-in; requests are signed with SIGNING_SECRET."""
+    return settings.model_copy(
+        update={
+            "slack_bot_token": SecretStr(fake_slack.token),
+            "slack_signing_secret": SecretStr(SIGNING_SECRET),
+            "slack_api_url": fake_slack.api_url,
+        }
+    )
+
+
+@pytest.fixture
+def slack_services(slack_settings: Settings) -> Iterator[Services]:
+    s = build_services(slack_settings)
+    yield s
+    s.close()
 
 
 def make_key(services: Services, *, tenant: str | None = None, scopes: set[str] | None = None) -> str:

@@ -67,31 +67,39 @@ def upload(client: WebClient, channel: str, result: CommandReply) -> None:
 
 
 def register_commands(app: App, services: Services, commands: list[SlashCommand]) -> None:
-    for command in commands:
+    for spec in commands:
+        app.command(spec.name)(ack=_ack_now, lazy=[_command_worker(services, spec)])
 
-        def ack_now(ack: Ack) -> None:
-            ack()
 
-        def work(body: dict[str, Any], respond: Respond, client: WebClient, command: SlashCommand = command) -> None:
-            request = CommandRequest(
-                command=command.name,
-                text=body.get("text", ""),
-                user_id=body.get("user_id", ""),
-                channel_id=body.get("channel_id", ""),
-                now=datetime.now(UTC),
-                response_url=body.get("response_url"),
-            )
-            result = run_command(services, command, request)
-            try:
-                reply(respond, result)
-                if result.uploads:
-                    upload(client, request.channel_id, result)
-            except Exception:
-                ref = uuid.uuid4().hex[:8]
-                log.exception("could not answer %s (ref %s)", command.name, ref)
-                respond(text=f"{command.name} could not post its answer (ref {ref}).", response_type="ephemeral")
+def _ack_now(ack: Ack) -> None:
+    ack()
 
-        app.command(command.name)(ack=ack_now, lazy=[work])
+
+def _command_worker(services: Services, spec: SlashCommand) -> Callable[..., None]:
+    """The work after the ack. Bolt injects listener arguments by name, hence a closure
+    rather than a default argument (``command`` is one of Bolt's names)."""
+
+    def work(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        request = CommandRequest(
+            command=spec.name,
+            text=body.get("text", ""),
+            user_id=body.get("user_id", ""),
+            channel_id=body.get("channel_id", ""),
+            now=datetime.now(UTC),
+            response_url=body.get("response_url"),
+        )
+        result = run_command(services, spec, request)
+        try:
+            reply(respond, result)
+            if result.uploads:
+                upload(client, request.channel_id, result)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("could not answer %s (ref %s)", spec.name, ref)
+            respond(text=f"{spec.name} could not post its answer (ref {ref}).", response_type="ephemeral")
+
+    work.__name__ = f"run_{spec.name.strip('/')}"
+    return work
 
 
 def register_events(app: App, services: Services) -> None:
