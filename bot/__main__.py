@@ -41,7 +41,8 @@ def cli() -> None:
 @cli.command()
 @click.option("--host", default=None, help="interface to listen on (default 127.0.0.1)")
 @click.option("--port", default=None, type=int, help="port (default 3000)")
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--socket-mode", is_flag=True, help="receive Slack over Socket Mode (needs SLACK_APP_TOKEN)")
+def serve(host: str | None, port: int | None, socket_mode: bool) -> None:
     """Run the HTTP service: event API, Slack endpoints, webhooks, scheduler."""
     import uvicorn
 
@@ -49,10 +50,16 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = _settings(host=host, port=port)
     logs.configure(settings.log_level, _secrets(settings))
+    if socket_mode and (settings.slack_app_token is None or settings.slack_bot_token is None):
+        raise click.ClickException("--socket-mode needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN")
     try:
         app = create_app(settings)
     except ConfigError as exc:
         raise click.ClickException(f"configuration error: {exc}") from None
+    if socket_mode:
+        from bot.slack.socket import start_socket_mode
+
+        start_socket_mode(app.state.services)
     # Long-lived objects (settings, engines, compiled statements) are moved out of
     # the collector's sight and young collections made rarer: the event API
     # allocates many short-lived objects per batch, and full collections over a
@@ -147,6 +154,31 @@ def demo(data_dir: Path | None, days: int, per_day: int) -> None:
     from bot.demo.run import run_demo
 
     run_demo(data_dir=data_dir, days=days, per_day=per_day)
+
+
+@cli.command()
+@click.option("--url", required=True, help="public base URL of this service, e.g. https://afterlaunch.example.com")
+@click.option("--socket-mode", is_flag=True, help="a manifest for Socket Mode (no request URLs)")
+def manifest(url: str, socket_mode: bool) -> None:
+    """Print the Slack app manifest (YAML) declaring every command, event and scope the bot uses."""
+    from bot.slack.commands import all_commands
+    from bot.slack.manifest import manifest_yaml
+
+    click.echo(manifest_yaml(all_commands(), url=url, socket_mode=socket_mode), nl=False)
+
+
+@cli.command()
+@click.argument("command_line")
+@click.option("--user", default="U0LOCAL00", show_default=True, help="Slack user id to act as (for [access] checks)")
+@click.option("--channel", default="C0LOCAL00", show_default=True, help="channel id the command is run in")
+def ask(command_line: str, user: str, channel: str) -> None:
+    """Run a slash command through the same code as Slack and print the card: '/cost by tenant 24h'."""
+    from bot.slack.ask import ask_once
+
+    settings = _settings(scheduler=False)
+    logs.configure("WARNING", _secrets(settings))
+    code = ask_once(settings, command_line, user=user, channel=channel, echo=click.echo)
+    sys.exit(code)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 from bot.config import Settings, load_settings
@@ -60,8 +60,9 @@ def pg_url(schema: str) -> str:
 
 
 def _truncate(db: Database) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with db.engine.begin() as conn:
+        existing = set(inspect(conn).get_table_names())
+        tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables if t.name in existing)
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 

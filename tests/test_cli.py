@@ -54,3 +54,20 @@ def test_demo_runs_end_to_end_on_a_fresh_sqlite(tmp_path: Path) -> None:
         assert tenant in out
     assert "GET /v1/requests/req_" in out
     assert (tmp_path / "demo" / "afterlaunch.db").exists()
+
+
+def test_ask_runs_a_command_like_slack_and_prints_the_card(tmp_path: Path) -> None:
+    result = run(tmp_path, "ask", "/afterlaunch status")
+    assert result.returncode == 0, result.stderr
+    assert "afterlaunch status" in result.stdout
+    assert "Last hour: 0 requests" in result.stdout
+    unknown = run(tmp_path, "ask", "/nope")
+    assert unknown.returncode == 2
+    assert "known: /afterlaunch" in unknown.stdout
+
+
+def test_manifest_command_prints_yaml(tmp_path: Path) -> None:
+    result = run(tmp_path, "manifest", "--url", "https://al.example.com")
+    assert result.returncode == 0, result.stderr
+    assert "command: /afterlaunch" in result.stdout
+    assert "request_url: https://al.example.com/slack/events" in result.stdout

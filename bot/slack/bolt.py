@@ -87,6 +87,7 @@ def _command_worker(services: Services, spec: SlashCommand) -> Callable[..., Non
             channel_id=body.get("channel_id", ""),
             now=datetime.now(UTC),
             response_url=body.get("response_url"),
+            trigger_id=body.get("trigger_id"),
         )
         result = run_command(services, spec, request)
         try:
@@ -107,6 +108,11 @@ def register_events(app: App, services: Services) -> None:
     def home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home":
             home.open_home(services, event["user"], datetime.now(UTC))
+
+    @app.action(home.REFRESH_ACTION)
+    def refresh_clicked(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        home.open_home(services, body["user"]["id"], datetime.now(UTC))
 
 
 Registrar = Callable[[App, Services, AccessChecker], None]

@@ -22,6 +22,7 @@ from storage import rollups
 Block = dict[str, Any]
 Section = Callable[[Services, datetime], list[Block]]
 RECENT_VIEWERS = timedelta(days=14)
+REFRESH_ACTION = "home_refresh"
 
 
 def day_start(now: datetime) -> datetime:
@@ -61,6 +62,7 @@ def build_home(services: Services, now: datetime) -> dict[str, Any]:
     for section in sections():
         blocks += [b.divider(), *section(services, now)]
     blocks.append(b.context(f"Updated {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC"))
+    blocks.append(b.actions(b.button("Refresh", REFRESH_ACTION, value="home")))
     return b.home(blocks)
 
 

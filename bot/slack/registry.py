@@ -26,6 +26,8 @@ class CommandRequest:
     channel_id: str
     now: datetime
     response_url: str | None = None
+    trigger_id: str | None = None
+    """Slack's trigger for opening a modal (valid 3 s after the command), when the command came from Slack."""
 
 
 @dataclass

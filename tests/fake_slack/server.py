@@ -215,6 +215,11 @@ class FakeSlack:
             for _ in range(times):
                 queue.append(ScriptedFailure(status=status, retry_after=retry_after, error=error))
 
+    def clear_failures(self) -> None:
+        """Drop scripted failures not yet used."""
+        with self._state.lock:
+            self._state.failures.clear()
+
     def _require_started(self) -> None:
         if self._server is None:
             raise RuntimeError("start FakeSlack before asking for URLs on it")

@@ -74,3 +74,23 @@ def test_retried_event_acts_once(service: str, fake_slack: FakeSlack) -> None:
     time.sleep(1.0)
     assert len(fake_slack.calls("views.publish")) == 1
     assert "Spend today" in str(fake_slack.home("U0ONCALL1"))
+
+
+def test_double_clicked_button_acts_once(service: str, fake_slack: FakeSlack) -> None:
+    from tests.slack_requests import block_action, interaction_body
+
+    click = block_action("home_refresh", "home", message_ts="1795000000.000100")
+    assert send(service, interaction_body(click)).status_code == 200
+    assert send(service, interaction_body(click)).status_code == 200
+    fake_slack.wait_for("views.publish", count=1)
+    time.sleep(1.0)
+    assert len(fake_slack.calls("views.publish")) == 1
+
+
+def test_local_mode_refuses_slack_requests_clearly(services: Services) -> None:
+    import httpx
+
+    with BackgroundServer(create_app(services.settings, services=services)) as server:
+        r = httpx.post(f"{server.url}/slack/events", content=b"x", timeout=5)
+    assert r.status_code == 503
+    assert "SLACK_BOT_TOKEN" in r.json()["message"]
