@@ -67,6 +67,8 @@ def serve(host: str | None, port: int | None, socket_mode: bool) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    # Short requests (Slack acks) should not wait behind long ones holding the GIL.
+    sys.setswitchinterval(0.001)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
 
 
@@ -179,6 +181,13 @@ def ask(command_line: str, user: str, channel: str) -> None:
     logs.configure("WARNING", _secrets(settings))
     code = ask_once(settings, command_line, user=user, channel=channel, echo=click.echo)
     sys.exit(code)
+
+
+from bot.cost.cli import detect as _cost_detect  # noqa: E402
+from bot.flags.cli import flags as _flags_group  # noqa: E402
+
+cli.add_command(_flags_group)
+cli.add_command(_cost_detect)
 
 
 def main() -> None:

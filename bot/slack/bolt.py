@@ -2,8 +2,9 @@
 
 Built per service instance (never at import time). Slash commands come from the
 registry; capabilities register their interactive listeners in
-``register_interactions``. Slow work runs in Bolt's lazy listeners after the
-ack, so Slack's 3-second limit is never at risk.
+``interaction_registrars``. A listener acks and does only quick work (a
+database write, views.open); anything slow runs in Bolt's lazy listeners after
+the ack, so Slack's 3-second limit is never at risk.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +35,7 @@ from storage import outbox as store
 log = logging.getLogger(__name__)
 
 DOUBLE_CLICK_WINDOW = timedelta(seconds=10)
+LAZY_WORKERS = 4
 
 
 def delivery_key(body: dict[str, Any]) -> tuple[str, timedelta | None] | None:
@@ -120,7 +123,10 @@ Registrar = Callable[[App, Services, AccessChecker], None]
 
 def interaction_registrars() -> list[Registrar]:
     """Capabilities that add buttons, modals and shortcuts register them here."""
-    return []
+    from bot.alerts import slack as alerts
+    from bot.flags import slack as killswitch
+
+    return [killswitch.register, alerts.register]
 
 
 def create_bolt_app(
@@ -136,8 +142,14 @@ def create_bolt_app(
         client=web_client(settings),
         signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
         token_verification_enabled=False,
-        process_before_response=False,
+        # Listeners run in the request's thread and the response goes out when they
+        # return; slow work belongs in lazy listeners (started after the ack).
+        # This avoids Bolt's 10 ms ack-polling loop on every request.
+        process_before_response=True,
         logger=logging.getLogger("afterlaunch.bolt"),
+        # Work after the ack shares the interpreter with the acks of other requests:
+        # a small pool keeps a burst of commands from starving the acks.
+        listener_executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS, thread_name_prefix="afterlaunch-lazy"),
     )
 
     @app.middleware
