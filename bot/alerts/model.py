@@ -38,3 +38,7 @@ class AlertIn:
     dashboard_url: str | None = None
     silence_url: str | None = None
     evidence: Evidence | None = None
+    members: list[str] = field(default_factory=list)
+    """One line per alert of a group (Alertmanager, Grafana): what differs between them and its status."""
+    acknowledged_by: str | None = None
+    """Set when the source says someone acknowledged it (PagerDuty), so Slack and the source stay in step."""
