@@ -27,6 +27,7 @@ _RELATIVE = re.compile(
     re.IGNORECASE,
 )
 _ID_LABEL = re.compile(r"\b(?:request|req|trace|message|msg|response|conversation|chat)?\s?id\b\s?[:#]?", re.I)
+_ID_FOOTER = re.compile(r"^\s*(?:request|req|trace|message|msg|response)[\s_-]?id\s?[:#]", re.I)
 _SENTENCE_END = re.compile(r"[.!?:;,]$")
 _SEPARATORS = re.compile(r"\s+[·•|—–-]\s+|\s*[·•|]\s*")
 _CHROME_WORDS = {
@@ -176,7 +177,7 @@ def _classify(rows: list[_Row], ids: list[str], patterns: list[str]) -> None:
         residue = _residue(row, ids, patterns)
         raw = row.text
         has_time = bool(_TIMESTAMP.search(raw)) or bool(_RELATIVE.match(_normal(raw)))
-        if not residue:
+        if not residue or _ID_FOOTER.match(raw):
             row.kind = "chrome"
         elif residue.lower() in _USER_MARKERS:
             row.kind, row.role = "sender", "user"

@@ -7,15 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont
 
 from bot.errors import AfterlaunchError
 
 log = logging.getLogger(__name__)
 
 OCR_THREADS = 2
-DARK_MEAN = 110
-UPSCALE_BELOW_WIDTH = 0
+# Detection at native resolution (downscaled only past 960 px): as accurate as the default
+# upscale-to-736-px-short-side on our benchmark and twice as fast; see docs/triage-ocr.md.
+DETECTION = {"Det.limit_type": "max", "Det.limit_side_len": 960}
 MODEL_FILES = {
     "Det": "PP-OCRv6_det_small.onnx",
     "Rec": "PP-OCRv6_rec_small.onnx",
@@ -67,6 +68,7 @@ def load_engine(*, threads: int = OCR_THREADS, overrides: dict[str, Any] | None 
         "Global.use_cls": False,
         "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+        **DETECTION,
     }
     params.update({f"{stage}.model_path": str(path) for stage, path in paths.items()})
     params.update(overrides or {})
@@ -92,19 +94,6 @@ def _shared_engine() -> Any:
     return _engine
 
 
-def prepare(image: Image.Image) -> tuple[Image.Image, float]:
-    """Normalise a screenshot for the recogniser: dark themes inverted, small captures upscaled."""
-    rgb = image.convert("RGB")
-    gray = rgb.convert("L")
-    if np.asarray(gray).mean() < DARK_MEAN:
-        rgb = ImageOps.invert(rgb)
-    scale = 1.0
-    if UPSCALE_BELOW_WIDTH and rgb.width < UPSCALE_BELOW_WIDTH:
-        scale = 2.0
-        rgb = rgb.resize((rgb.width * 2, rgb.height * 2), Image.Resampling.LANCZOS)
-    return rgb, scale
-
-
 def reading_order(lines: list[OcrLine]) -> list[OcrLine]:
     """Sort lines top to bottom, then left to right within a visual row."""
     rows: list[list[OcrLine]] = []
@@ -122,38 +111,30 @@ def reading_order(lines: list[OcrLine]) -> list[OcrLine]:
 
 
 def recognise(engine: Any, image: Image.Image) -> list[OcrLine]:
-    """Run one engine over an already prepared image and convert its output to OcrLines."""
+    """Run one engine over an image and convert its output to OcrLines clipped to the image."""
     array = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
     result = engine(array)
     if result.boxes is None or result.txts is None:
         return []
+    width, height = image.size
     lines = []
     for points, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
         xs = [float(point[0]) for point in points]
         ys = [float(point[1]) for point in points]
-        box = (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))
-        lines.append(OcrLine(text=str(text).strip(), box=box, score=float(score)))
-    return [line for line in lines if line.text]
+        box = (max(0, round(min(xs))), max(0, round(min(ys))), min(width, round(max(xs))), min(height, round(max(ys))))
+        if str(text).strip():
+            lines.append(OcrLine(text=str(text).strip(), box=box, score=float(score)))
+    return lines
+
+
+def warm_up() -> None:
+    """Load the shared engine at start-up so the first /triage does not pay for it."""
+    _shared_engine()
 
 
 def read_text(image: Image.Image) -> list[OcrLine]:
     """Read every line of a screenshot offline, in reading order, for extract() to interpret."""
     engine = _shared_engine()
-    prepared, scale = prepare(image)
     with _run_lock:
-        lines = recognise(engine, prepared)
-    if scale != 1.0:
-        lines = [
-            OcrLine(line.text, tuple(round(value / scale) for value in line.box), line.score)  # type: ignore[arg-type]
-            for line in lines
-        ]
-    width, height = image.size
-    clipped = [
-        OcrLine(
-            line.text,
-            (max(0, line.box[0]), max(0, line.box[1]), min(width, line.box[2]), min(height, line.box[3])),
-            line.score,
-        )
-        for line in lines
-    ]
-    return reading_order(clipped)
+        lines = recognise(engine, image)
+    return reading_order(lines)
