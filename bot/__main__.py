@@ -21,16 +21,11 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    return [
-        s.get_secret_value()
-        for s in (
-            settings.slack_bot_token,
-            settings.slack_signing_secret,
-            settings.slack_app_token,
-            settings.secret_key,
-        )
-        if s is not None
-    ]
+    import os
+
+    # Provider admin keys may come from the environment rather than the settings.
+    extra = [os.environ.get(name, "") for name in ("OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY")]
+    return settings.secret_values() + [v for v in extra if v]
 
 
 @click.group()
@@ -183,11 +178,15 @@ def ask(command_line: str, user: str, channel: str) -> None:
     sys.exit(code)
 
 
+from bot.alerts.cli import runbooks as _runbooks_group  # noqa: E402
 from bot.cost.cli import detect as _cost_detect  # noqa: E402
 from bot.flags.cli import flags as _flags_group  # noqa: E402
+from bot.triage.cli import triage as _triage  # noqa: E402
 
 cli.add_command(_flags_group)
 cli.add_command(_cost_detect)
+cli.add_command(_triage)
+cli.add_command(_runbooks_group)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from bot import metrics, retention
 from bot.config import Settings
 from bot.errors import ApiError
+from bot.flags import ofrep as flags_ofrep
 from bot.ingest import views as ingest_views
 from bot.scheduler import Job, Leadership, build_scheduler
 from bot.services import Services, build_services
@@ -26,6 +27,7 @@ from bot.slack import home
 from bot.slack.bolt import slack_routes
 from bot.slack.client import web_client
 from bot.slack.sender import Deliverer, LocalDeliverer, OutboxSender, SlackDeliverer
+from bot.webhooks import views as webhook_views
 from storage import outbox as outbox_store
 from storage.migrate import current
 
@@ -34,7 +36,11 @@ log = logging.getLogger(__name__)
 
 def scheduled_jobs() -> list[Job]:
     """Every job the scheduler runs; later capabilities add their detectors here."""
-    return [*retention.JOBS, *home.JOBS]
+    from bot.alerts import escalation
+    from bot.cost import jobs as cost_jobs
+    from bot.refusals import jobs as refusal_jobs
+
+    return [*retention.JOBS, *home.JOBS, *cost_jobs.JOBS, *refusal_jobs.JOBS, *escalation.JOBS]
 
 
 def deliverer_for(services: Services) -> Deliverer:
@@ -140,6 +146,8 @@ def create_app(
         Route("/outbox", list_outbox, methods=["GET"]),
         *ingest_views.routes,
         *slack_routes(services),
+        *flags_ofrep.routes,
+        *webhook_views.routes,
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.services = services

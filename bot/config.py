@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.alerts.config import OncallConfig, RoutingConfig, WebhooksConfig
+
 PLACEHOLDER_SECRETS = {"changeme", "changethis", "secret", "password", "xxx", "todo"}
 
 SlackId = Annotated[str, StringConstraints(pattern=r"^[USWGB][A-Z0-9]{2,}$")]
@@ -51,12 +53,64 @@ class FlagConfig(_Strict):
     key: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")]
     description: str = ""
     owner: str | None = None
+    require_second_approver: bool = False
+    """A kill or restore of the whole flag (no scope) needs a second person with the killswitch access."""
+
+
+class AutoTripRule(_Strict):
+    """Lets a detector kill a scoped flag by itself: alerts whose labels equal ``match`` trip ``flag``."""
+
+    match: dict[str, str] = Field(min_length=1)
+    flag: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}$")]
+    scope: list[Literal["tenant", "intent", "prompt_version", "model", "api_key_id"]] = Field(default_factory=list)
+
+
+class KillSwitchConfig(_Strict):
+    auto_trip: list[AutoTripRule] = Field(default_factory=list)
 
 
 class ChannelsConfig(_Strict):
     default: str | None = None
     ops: str | None = None
     triage: str | None = None
+    tenant_channels: dict[str, str] = Field(default_factory=dict)
+    """Channel id -> tenant: /triage in that channel only ever shows that tenant's requests (issue 5)."""
+
+
+class CostConfig(_Strict):
+    """Burn-rate alarm thresholds and provider cost imports (issue 6); admin keys may also come from the env."""
+
+    page_long_minutes: int = Field(default=15, ge=5, le=720)
+    page_short_minutes: int = Field(default=5, ge=1, le=120)
+    page_burn: float = Field(default=2.0, gt=1)
+    ticket_long_minutes: int = Field(default=360, ge=30, le=4320)
+    ticket_short_minutes: int = Field(default=30, ge=5, le=720)
+    ticket_burn: float = Field(default=1.3, gt=1)
+    baseline_days: int = Field(default=14, ge=1, le=90)
+    min_share: float = Field(default=0.02, ge=0, le=1, description="share of total expected spend a cohort needs")
+    min_requests: int = Field(default=50, ge=0, description="requests a cohort needs over the ticket short window")
+    dimensions: list[Literal["tenant", "intent", "prompt_version", "model", "api_key_id"]] = Field(
+        default_factory=lambda: ["tenant", "intent", "prompt_version", "model", "api_key_id"]
+    )
+    finance_gap: float = Field(default=0.02, gt=0, le=1)
+    openai_base_url: str = "https://api.openai.com"
+    openai_admin_key: SecretStr | None = None
+    anthropic_base_url: str = "https://api.anthropic.com"
+    anthropic_admin_key: SecretStr | None = None
+
+
+class RefusalsConfig(_Strict):
+    """Refusal patterns added (regexes) or switched off (by name) on top of the maintained set (issue 7)."""
+
+    extra_patterns: list[str] = Field(default_factory=list)
+    disable_patterns: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> RefusalsConfig:
+        from bot.refusals.classify import RefusalPatterns
+
+        RefusalPatterns.from_config(self.extra_patterns, self.disable_patterns)  # ValueError names the bad one
+        return self
 
 
 class FileConfig(_Strict):
@@ -65,9 +119,15 @@ class FileConfig(_Strict):
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
     budgets: list[BudgetConfig] = Field(default_factory=list)
     flags: list[FlagConfig] = Field(default_factory=list)
+    killswitch: KillSwitchConfig = Field(default_factory=KillSwitchConfig)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     access: dict[str, list[SlackId]] = Field(default_factory=dict)
     request_id_patterns: list[str] = Field(default_factory=list)
+    cost: CostConfig = Field(default_factory=CostConfig)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    oncall: OncallConfig = Field(default_factory=OncallConfig)
+    webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
+    refusals: RefusalsConfig = Field(default_factory=RefusalsConfig)
 
 
 class Settings(BaseSettings):
@@ -102,6 +162,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     run_migrations: bool = True
     scheduler: bool = True
+    webhook_token: SecretStr | None = None
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_webhook_secret: SecretStr | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
     file: FileConfig = Field(default_factory=FileConfig)
 
     @field_validator("secret_key", "slack_signing_secret")
@@ -125,6 +189,27 @@ class Settings(BaseSettings):
                 "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: Slack requests cannot be verified"
             )
         return self
+
+    def secret_values(self) -> list[str]:
+        """Every secret in the settings and the config file, for the log redactor: a secret
+        added later is covered without anyone remembering to list it."""
+        found: list[str] = []
+
+        def walk(value: object) -> None:
+            if isinstance(value, SecretStr):
+                found.append(value.get_secret_value())
+            elif isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    walk(getattr(value, name))
+            elif isinstance(value, dict):
+                for v in value.values():
+                    walk(v)
+            elif isinstance(value, list | tuple):
+                for v in value:
+                    walk(v)
+
+        walk(self)
+        return [v for v in found if v]
 
     @property
     def local_mode(self) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.config import Settings
 from bot.ingest.pricing import PriceTable
 from bot.ingest.service import IngestConfig
+from bot.refusals.signal import patterns_from_config
 from storage.engine import Database, connect
 from storage.migrate import upgrade
 
@@ -29,5 +30,10 @@ def build_services(settings: Settings) -> Services:
     db = connect(settings.db_url)
     if settings.run_migrations:
         upgrade(db.write_engine)
-    ingest = IngestConfig(prices=PriceTable.load(settings.file.prices), secret_key=settings.resolve_secret_key())
+    refusals = settings.file.refusals
+    ingest = IngestConfig(
+        prices=PriceTable.load(settings.file.prices),
+        secret_key=settings.resolve_secret_key(),
+        refusal_patterns=patterns_from_config(refusals.extra_patterns, refusals.disable_patterns),
+    )
     return Services(settings=settings, db=db, ingest=ingest)

@@ -97,6 +97,7 @@ class LLMRequest(SQLModel, table=True):
     status: str = Field(default="ok", max_length=16)
     finish_reason: str | None = Field(default=None, max_length=64)
     refused: bool | None = Field(default=None)
+    refusal_rule: str | None = Field(default=None, max_length=64, description="which rule decided `refused`")
     attempt: int = Field(default=1)
     parent_request_id: str | None = Field(default=None, max_length=200)
     agent_step: int | None = Field(default=None)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, and_, func, select
@@ -18,7 +20,6 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from storage import histogram
-from storage.dialect import upsert_insert
 from storage.models import COHORT_DIMENSIONS, RollupHour, RollupMinute
 
 MINUTE = RollupMinute.__table__
@@ -97,22 +98,46 @@ def accumulate(rows: Iterable[dict[str, Any]], *, bucket_seconds: int) -> list[d
     return out
 
 
+UPSERT_COLUMNS = ("bucket", *COHORT_DIMENSIONS, *SUMMED, "latency_hist")
+_upsert_values = itemgetter(*UPSERT_COLUMNS)
+
+
+@cache
+def _upsert_sql(dialect: str, table: str) -> str:
+    """Additive upsert as plain SQL (the same text works on SQLite and PostgreSQL): the
+    ingest path runs it for hundreds of cohorts per batch, under the write lock."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    adds = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in SUMMED)
+    return (
+        f"INSERT INTO {table} ({', '.join(UPSERT_COLUMNS)}) VALUES ({', '.join([mark] * len(UPSERT_COLUMNS))}) "
+        f"ON CONFLICT (bucket, {', '.join(COHORT_DIMENSIONS)}) DO UPDATE SET {adds}, "
+        f"latency_hist = hist_merge({table}.latency_hist, excluded.latency_hist)"
+    )
+
+
 def upsert(conn: Connection, table: Table, aggregates: Sequence[dict[str, Any]]) -> None:
     """Add aggregates into the table, creating rows for cohorts not seen in that bucket yet."""
-    if not aggregates:
-        return
-    stmt = upsert_insert(conn, table)
-    excluded = stmt.excluded
-    updates: dict[str, Any] = {c: table.c[c] + excluded[c] for c in SUMMED}
-    updates["latency_hist"] = func.hist_merge(table.c.latency_hist, excluded.latency_hist)
-    stmt = stmt.on_conflict_do_update(index_elements=["bucket", *COHORT_DIMENSIONS], set_=updates)
-    conn.execute(stmt, list(aggregates))
+    if aggregates:
+        conn.exec_driver_sql(_upsert_sql(conn.dialect.name, table.name), [_upsert_values(a) for a in aggregates])
+
+
+Aggregates = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def aggregate(rows: Sequence[dict[str, Any]]) -> Aggregates:
+    """A batch's minute and hour aggregates, ready for ``add_aggregates``."""
+    return accumulate(rows, bucket_seconds=60), accumulate(rows, bucket_seconds=3600)
+
+
+def add_aggregates(conn: Connection, aggregates: Aggregates) -> None:
+    minute, hour = aggregates
+    upsert(conn, MINUTE, minute)
+    upsert(conn, HOUR, hour)
 
 
 def add_requests(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Count freshly inserted requests into both resolutions."""
-    upsert(conn, MINUTE, accumulate(rows, bucket_seconds=60))
-    upsert(conn, HOUR, accumulate(rows, bucket_seconds=3600))
+    add_aggregates(conn, aggregate(rows))
 
 
 @dataclass

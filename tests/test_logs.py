@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,20 @@ def test_configured_secrets_are_redacted_whatever_their_shape(caplog: pytest.Log
         logging.getLogger("afterlaunch.test").info("signing secret is 8f14e45fceea167a5a36dedd4bea2543, ok")
     assert "8f14e45f" not in caplog.text
     assert "ok" in caplog.text
+
+
+def test_every_secret_setting_is_known_to_the_redactor(tmp_path: Path) -> None:
+    from bot.config import load_settings
+
+    path = tmp_path / "afterlaunch.toml"
+    path.write_text('[webhooks.alertmanager]\ntoken = "am-token-0123456789"\n')
+    settings = load_settings(
+        config_file=path,
+        slack_bot_token="xoxb-1-2-secretbot",
+        slack_signing_secret="signing-0123456789",
+        webhook_token="webhook-0123456789",
+        pagerduty_routing_key="pd-routing-0123456789",
+    )
+    values = set(settings.secret_values())
+    assert {"xoxb-1-2-secretbot", "signing-0123456789", "webhook-0123456789", "pd-routing-0123456789"} <= values
+    assert "am-token-0123456789" in values

@@ -18,10 +18,12 @@ import click
 import httpx
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.alerts.demo import paged_alert
 from bot.app import create_app
 from bot.config import Settings, load_settings
 from bot.demo.server import BackgroundServer
 from bot.demo.traffic import TENANTS, generate
+from bot.flags.demo import show_killswitch
 from bot.services import Services, build_services
 from storage import keys as key_store
 from storage import rollups
@@ -127,7 +129,33 @@ def show_summary(ctx: DemoContext) -> None:
     click.echo(text)
 
 
-STEPS: list[Callable[[DemoContext], None]] = [send_week, show_summary]
+def _cost_spike(ctx: DemoContext) -> None:
+    from bot.cost.demo import cost_spike
+
+    cost_spike(ctx)
+
+
+def _refusal_shift(ctx: DemoContext) -> None:
+    from bot.refusals.demo import provider_update
+
+    provider_update(ctx)
+
+
+def _triage(ctx: DemoContext) -> None:
+    from bot.triage.demo import show_triage
+
+    show_triage(ctx)
+
+
+STEPS: list[Callable[[DemoContext], None]] = [
+    send_week,
+    show_summary,
+    show_killswitch,
+    _cost_spike,
+    _refusal_shift,
+    paged_alert,
+    _triage,
+]
 
 
 def run_demo(*, data_dir: Path | None, days: int, per_day: int) -> DemoContext:
@@ -138,6 +166,7 @@ def run_demo(*, data_dir: Path | None, days: int, per_day: int) -> DemoContext:
         database_url=f"sqlite:///{folder / 'afterlaunch.db'}",
         config_file=folder / "afterlaunch.toml",
         slack_bot_token=None,
+        webhook_token="demo-webhook-token",
     )
     click.echo(f"afterlaunch demo: local mode (no Slack token), data in {folder}")
     services = build_services(settings)

@@ -4,10 +4,13 @@ A detector is a plain function ``(services, now) -> list[Finding]``; the
 scheduler runs them every minute on the leader replica, ``afterlaunch detect``
 runs them once at any moment (backfills, drills), and firing or resolved
 findings become alerts (and triage cards) through ``bot.alerts.service.receive``.
+A detector that also takes a ``dry_run`` keyword is given it under ``--dry-run`` and
+must then leave its stored state untouched.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,7 +56,16 @@ Detector = Callable[[Services, datetime], list[Finding]]
 
 def all_detectors() -> dict[str, Detector]:
     """Every detector by name; capabilities add theirs here."""
-    return {}
+    from bot.cost.detector import detect_cost_burn
+    from bot.cost.reconcile import detect_finance_gap
+    from bot.refusals import models_seen, shift
+
+    return {
+        "cost_burn": detect_cost_burn,
+        "finance_gap": detect_finance_gap,
+        "model_change": models_seen.detect,  # before refusal_shift: it records the snapshots a shift is tied to
+        "refusal_shift": shift.detect,
+    }
 
 
 def run_detectors(
@@ -68,7 +80,10 @@ def run_detectors(
     for name, detector in detectors.items():
         if only and name not in only:
             continue
-        findings += detector(services, now)
+        if dry_run and "dry_run" in inspect.signature(detector).parameters:
+            findings += detector(services, now, dry_run=True)  # type: ignore[call-arg]  # keeps its state unwritten
+        else:
+            findings += detector(services, now)
     if findings and not dry_run:
         from bot.alerts.service import receive
 

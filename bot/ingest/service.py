@@ -6,7 +6,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,8 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.ingest.pricing import PriceTable
 from bot.ingest.schema import EventIn, IngestResult, Rejection, check_not_future
+from bot.refusals.classify import RefusalPatterns
+from bot.refusals.signal import refusal_verdict
 from storage import requests as request_store
 from storage import rollups
 from storage.engine import Database
@@ -38,6 +40,7 @@ class Writer:
 class IngestConfig:
     prices: PriceTable
     secret_key: bytes
+    refusal_patterns: RefusalPatterns = field(default_factory=RefusalPatterns.default)
 
 
 def _field_path(index: int, loc: Sequence[int | str]) -> str:
@@ -67,6 +70,7 @@ def to_rows(
             source = "price_table"
     ts_ms = int(event.timestamp.timestamp() * 1000)
     intent = event.intent or ""
+    refused, refusal_rule = refusal_verdict(event, cfg.refusal_patterns)
     row = {
         "tenant": event.tenant,
         "request_id": event.request_id,
@@ -92,7 +96,8 @@ def to_rows(
         "ttft_ms": event.ttft_ms,
         "status": event.status,
         "finish_reason": event.finish_reason,
-        "refused": event.refused,
+        "refused": refused,
+        "refusal_rule": refusal_rule,
         "attempt": event.attempt,
         "parent_request_id": event.parent_request_id,
         "agent_step": event.agent_step,
@@ -162,11 +167,19 @@ def ingest(db: Database, events: Sequence[Any], *, cfg: IngestConfig, writer: Wr
     if not good:
         return result
     received_ms = int(now.timestamp() * 1000)
+    rows: list[dict[str, Any]] = []
+    bodies: list[dict[str, Any]] = []
+    for event, raw in good:
+        row, body = to_rows(event, raw, cfg, writer=writer, received_ms=received_ms)
+        rows.append(row)
+        bodies.append(body)
+    # Aggregated before taking the write lock: writers queue on it, so whatever
+    # can be computed outside it is throughput. Recomputed inside only when the
+    # batch held events already stored.
+    aggregates = rollups.aggregate(rows)
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        # Rows are built afresh for each attempt: storing fills in their ids.
-        pairs = [to_rows(e, raw, cfg, writer=writer, received_ms=received_ms) for e, raw in good]
         try:
-            inserted = _store(db, pairs)
+            inserted = _store(db, rows, bodies, aggregates)
             break
         except DBAPIError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
@@ -179,20 +192,22 @@ def ingest(db: Database, events: Sequence[Any], *, cfg: IngestConfig, writer: Wr
     return result
 
 
-def _store(db: Database, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> int:
+def _store(
+    db: Database, rows: list[dict[str, Any]], bodies: list[dict[str, Any]], aggregates: rollups.Aggregates
+) -> int:
     with db.write_session() as session:
         conn = session.connection()
-        ids = request_store.insert_requests(conn, [row for row, _ in pairs])
-        new_rows = []
-        bodies = []
-        for row, body in pairs:
+        ids = request_store.insert_requests(conn, rows)
+        new_bodies = []
+        for row, body in zip(rows, bodies, strict=True):
             id_ = ids.get((row["tenant"], row["request_id"]))
-            if id_ is None:
-                continue
-            new_rows.append(row)
-            if body["prompt"] is not None or body["context"] is not None or body["response"] is not None:
+            if id_ is not None and (
+                body["prompt"] is not None or body["context"] is not None or body["response"] is not None
+            ):
                 body["id"] = id_
-            bodies.append(body)
-        request_store.insert_bodies(conn, bodies)
-        rollups.add_requests(conn, new_rows)
-    return len(new_rows)
+                new_bodies.append(body)
+        request_store.insert_bodies(conn, new_bodies)
+        if len(ids) != len(rows):
+            aggregates = rollups.aggregate([r for r in rows if (r["tenant"], r["request_id"]) in ids])
+        rollups.add_aggregates(conn, aggregates)
+    return len(ids)

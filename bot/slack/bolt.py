@@ -9,6 +9,7 @@ the ack, so Slack's 3-second limit is never at risk.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
 from starlette.concurrency import run_in_threadpool
@@ -49,8 +51,11 @@ def delivery_key(body: dict[str, Any]) -> tuple[str, timedelta | None] | None:
         key = f"click:{body.get('user', {}).get('id')}:{where}:{action.get('action_id')}:{action.get('value', '')}"
         return key[:255], DOUBLE_CLICK_WINDOW
     if body.get("type") == "view_submission":
+        # The submitted values belong to the key: after a validation error the same
+        # view (same id and hash) comes back with corrected values, and must count.
         view = body.get("view") or {}
-        return f"submit:{view.get('id')}:{view.get('hash', '')}"[:255], None
+        values = hashlib.sha256(orjson.dumps(view.get("state") or {}, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+        return f"submit:{view.get('id')}:{view.get('hash', '')}:{values}"[:255], None
     return None
 
 
@@ -125,8 +130,9 @@ def interaction_registrars() -> list[Registrar]:
     """Capabilities that add buttons, modals and shortcuts register them here."""
     from bot.alerts import slack as alerts
     from bot.flags import slack as killswitch
+    from bot.triage import slack as triage
 
-    return [killswitch.register, alerts.register]
+    return [killswitch.register, alerts.register, triage.register]
 
 
 def create_bolt_app(

@@ -54,7 +54,10 @@ def spend_today(services: Services, now: datetime) -> list[Block]:
 
 def sections() -> list[Section]:
     """Home sections in display order; capabilities add theirs here."""
-    return [spend_today]
+    from bot.alerts.home import open_alerts
+    from bot.flags.slack import home_section as kill_switches
+
+    return [spend_today, open_alerts, kill_switches]
 
 
 def build_home(services: Services, now: datetime) -> dict[str, Any]:

@@ -12,10 +12,20 @@ BOT_SCOPES = {
     "commands": "slash commands",
     "chat:write": "post and update cards",
     "usergroups:read": "resolve user groups in the [access] table",
+    "files:read": "/triage downloads the pasted screenshot (files.info and the private URL)",
+    "files:write": "/triage sends the replay bundle as a JSON file",
+    "im:write": "/triage sends the replay bundle to the responder's direct messages",
+    "app_mentions:read": "/triage reads screenshots posted in the triage channel with the bot mentioned",
 }
 """The smallest set the code needs, each with its reason; capabilities add the scopes they use."""
-BOT_EVENTS = ["app_home_opened"]
-MESSAGE_SHORTCUTS: list[dict[str, str]] = []
+BOT_EVENTS = ["app_home_opened", "app_mention"]
+MESSAGE_SHORTCUTS: list[dict[str, str]] = [
+    {
+        "name": "Triage this",
+        "callback_id": "triage_message",
+        "description": "Find the logged AI request behind this screenshot",
+    },
+]
 """Message shortcuts ("Triage this"); capabilities add theirs."""
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 POST_INTERVAL = timedelta(seconds=1.05)
 WAIT_FOR_PARENT = timedelta(seconds=1)
 MAX_BACKOFF = timedelta(minutes=5)
+PARALLEL_CHANNELS = 8
+"""Channels served at once: a storm over many channels is not sent one message at a time."""
 
 
 class Deliverer(Protocol):
@@ -129,22 +132,25 @@ class OutboxSender:
         self.is_leader = is_leader
         self.clock = clock
         self.next_post: dict[str, datetime] = {}
+        self._pool = ThreadPoolExecutor(max_workers=PARALLEL_CHANNELS, thread_name_prefix="afterlaunch-send")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
+        """Send the next due message of every channel; channels go out in parallel, each in order."""
         now = self.clock()
         with self.services.db.session() as session:
             candidates = store.next_per_channel(session=session, now=now)
-        sent = 0
+        claimed = []
         for msg in candidates:
             if msg.kind in ("post", "dm") and self.next_post.get(msg.channel, now) > now:
                 continue
             with self.services.db.write_session() as session:
-                if not store.claim(session=session, message_id=msg.id, now=now):
-                    continue
-            sent += self._send(msg.id, now)
-        return sent
+                if store.claim(session=session, message_id=msg.id, now=now):
+                    claimed.append(msg.id)
+        if len(claimed) <= 1:
+            return sum(self._send(message_id, now) for message_id in claimed)
+        return sum(self._pool.map(lambda message_id: self._send(message_id, now), claimed))
 
     def _send(self, message_id: int | None, now: datetime) -> int:
         with self.services.db.write_session() as session:
@@ -258,3 +264,4 @@ class OutboxSender:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self._pool.shutdown(wait=False)

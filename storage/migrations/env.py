@@ -1,7 +1,11 @@
 from alembic import context
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (registers the tables on the metadata)
+import storage.alerts_models
+import storage.cost_models
+import storage.flags_models
+import storage.models
+import storage.refusals_models  # noqa: F401
 
 connection = context.config.attributes["connection"]
 

@@ -58,9 +58,7 @@ def test_four_concurrent_writers_lose_nothing_and_duplicate_nothing(services: Se
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     start_ts = datetime(2026, 11, 25, tzinfo=UTC).timestamp()
-    procs = [
-        ctx.Process(target=writer, args=(services.db.url, i, SECONDS, start_ts, queue)) for i in range(WRITERS)
-    ]
+    procs = [ctx.Process(target=writer, args=(services.db.url, i, SECONDS, start_ts, queue)) for i in range(WRITERS)]
     for p in procs:
         p.start()
     results = [queue.get(timeout=SECONDS + 120) for _ in procs]
