@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -67,6 +68,7 @@ def send_week(ctx: DemoContext) -> None:
         for k in totals:
             totals[k] += r.json()[k]
     elapsed = time.perf_counter() - began
+    answers = Counter(e["response"] for e in events)
     again = ctx.client.post("/v1/events", json={"events": batches[0]}).json()
     ctx.facts.update(
         totals,
@@ -74,7 +76,8 @@ def send_week(ctx: DemoContext) -> None:
         batches=len(batches),
         rate=len(events) / elapsed,
         resent_duplicates=again["duplicates"],
-        sample_id=next(e["request_id"] for e in events[-200:] if e["response"]),
+        # An answer no other request gave, so a screenshot of it can only be this request.
+        sample_id=next(e["request_id"] for e in reversed(events) if e["response"] and answers[e["response"]] == 1),
     )
 
 
@@ -150,10 +153,10 @@ def _triage(ctx: DemoContext) -> None:
 STEPS: list[Callable[[DemoContext], None]] = [
     send_week,
     show_summary,
-    show_killswitch,
-    _cost_spike,
-    _refusal_shift,
     paged_alert,
+    _cost_spike,
+    show_killswitch,
+    _refusal_shift,
     _triage,
 ]
 
