@@ -63,7 +63,11 @@ def _raw_key(request: Request) -> str:
     )
 
 
-_KEY_SQL = text("SELECT scopes, tenant, revoked_at FROM ingest_keys WHERE key_hash = :h")
+_STATE_SQL = text(
+    "SELECT k.scopes, k.tenant, k.revoked_at, (SELECT v.version FROM flag_versions v WHERE v.id = 1) AS version "
+    "FROM ingest_keys k WHERE k.key_hash = :h"
+)
+"""The key and the deployment's flags version in one statement: this runs on every evaluation."""
 
 
 def _state(services: Services, raw: str) -> tuple[str | None, Snapshot]:
@@ -72,18 +76,18 @@ def _state(services: Services, raw: str) -> tuple[str | None, Snapshot]:
 
 
 def _state_with_runtime(services: Services, raw: str) -> tuple[str | None, Snapshot, FlagRuntime]:
-    """Authenticate and read the current flags on one connection: the key is checked on every request
-    (a revoked key stops at once) and the snapshot is reloaded only when the version moved."""
+    """Authenticate and read the current flags: the key is checked on every request (a revoked
+    key stops at once) and the snapshot is reloaded only when the version moved."""
     runtime = runtime_for(services)
     if not runtime.synced:
         sync_config_flags(services, datetime.now(UTC))
-    with services.db.session() as session:
-        row = session.execute(_KEY_SQL, {"h": key_store.hash_key(raw)}).first()
-        if row is None or row.revoked_at is not None:
-            raise ApiError(401, "unauthorized", "this key is unknown or revoked")
-        if SCOPE not in row.scopes.split(","):
-            raise ApiError(403, "forbidden", f"this key lacks the '{SCOPE}' scope")
-        return row.tenant, runtime.cache.get(session), runtime
+    with services.db.engine.connect() as conn:
+        row = conn.execute(_STATE_SQL, {"h": key_store.hash_key(raw)}).first()
+    if row is None or row.revoked_at is not None:
+        raise ApiError(401, "unauthorized", "this key is unknown or revoked")
+    if SCOPE not in row.scopes.split(","):
+        raise ApiError(403, "forbidden", f"this key lacks the '{SCOPE}' scope")
+    return row.tenant, runtime.cache.at_version(services, int(row.version or 0)), runtime
 
 
 async def _read(fn: Callable[[Services, str], T], services: Services, raw: str) -> T:

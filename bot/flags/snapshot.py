@@ -69,6 +69,14 @@ class SnapshotCache:
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
+    def at_version(self, services: Services, version: int) -> Snapshot:
+        """The snapshot for a version already read; loads only when it moved (a toggle anywhere)."""
+        current = self._snapshot
+        if current is not None and current.version >= version:
+            return current
+        with services.db.session() as session:
+            return self.get(session)
+
     def get(self, session: Session) -> Snapshot:
         version = store.get_version(session=session)
         current = self._snapshot
