@@ -77,6 +77,7 @@ class Profile:
 
 
 EMPTY = Profile(tuple([0.0] * 24), 0)
+YOUNG_DAYS = 3
 
 
 def build_profile(hourly: Iterable[tuple[int, float]], *, history_start: int, history_end: int) -> Profile:
@@ -96,9 +97,13 @@ def build_profile(hourly: Iterable[tuple[int, float]], *, history_start: int, hi
     if not days:
         return EMPTY
     values: dict[int, list[float]] = defaultdict(list)
+    # With under YOUNG_DAYS days one sample per hour is too noisy for a small cohort at night: the hours
+    # either side join the median (the middle one of a steady ramp, so the daily cycle keeps its shape).
+    spread = (-1, 0, 1) if len(days) < YOUNG_DAYS else (0,)
     for day in days:
         for h in range(24):
-            values[h].append(by_hour.get(day + h * 3600, 0.0))
+            stamps = [day + (h + d) * 3600 for d in spread]
+            values[h] += [by_hour.get(ts, 0.0) for ts in stamps if first_day <= ts < history_end]
     return Profile(tuple(median(values[h]) for h in range(24)), len(days))
 
 
@@ -142,6 +147,22 @@ def volume_ok(long: WindowSpend, *, total_expected: float, t: Thresholds, reques
     """
     count = long.requests if requests is None else max(requests, long.requests)
     return count >= t.min_requests and long.actual >= t.min_share * total_expected * t.page.burn
+
+
+PAGE_Z = 4.0
+"""How many standard deviations of counting noise a page's excess spend must clear."""
+
+
+def significant(w: WindowSpend, z: float = PAGE_Z) -> bool:
+    """Whether the excess over expected is more than counting noise: few, pricey calls swing a small cohort.
+
+    Spend over a window is about a Poisson count of calls times their mean cost ``c``, so its noise
+    around the expected spend ``E`` is about sqrt(E * c).
+    """
+    if w.requests <= 0 or w.expected <= 0:
+        return w.actual > 0
+    mean_cost = w.actual / w.requests
+    return w.actual - w.expected >= z * math.sqrt(w.expected * mean_cost)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import click
 
 @click.command("detect")
 @click.option("--at", "at", default=None, help="the moment to evaluate, ISO 8601 with a zone (default: now)")
-@click.option("--dry-run", is_flag=True, help="only print the findings; do not hand them to the alert pipeline")
+@click.option("--dry-run", is_flag=True, help="only print the findings: no alert, no card, no stored alarm state")
 @click.option("--only", "only", multiple=True, help="run only this detector (repeatable)")
 def detect(at: str | None, dry_run: bool, only: tuple[str, ...]) -> None:
     """Run the detectors once, for backfills, drills and scripted checks."""

@@ -19,6 +19,7 @@ from bot.cost.burn import (
     Thresholds,
     WindowSpend,
     project,
+    significant,
     thresholds_from,
     verdict,
     volume_ok,
@@ -34,6 +35,7 @@ DETECTOR = "cost_burn"
 WINDOWS = ("page_long", "page_short", "ticket_long", "ticket_short")
 REATTRIBUTE = timedelta(minutes=10)
 OVERLAP = 0.5
+MIN_HISTORY_DAYS = 2
 """A firing cohort mostly made of a stronger firing cohort's requests is the same incident: one card."""
 
 
@@ -112,8 +114,8 @@ def evaluate(
         ok = max(windows["page_long"].requests, windows["ticket_short"].requests) >= t.min_requests
         level = verdict(windows, t, volume_ok=ok, breaks_budget=proj.breaks)
         out.append(Evaluation(budget.cohort, budget, windows, level, proj, budget))
-    if total_profile.days < 1:
-        return out  # no day of history yet: every cohort's pace is unknown, so only budgets can alarm
+    if total_profile.days < MIN_HISTORY_DAYS:
+        return out  # one day is one sample per hour, not a pace: until then only budgets can alarm
     budgeted = {store.cohort_json(b.cohort) for b in budgets}
     total_expected = {name: total_profile.expected(lo, hi) for name, (lo, hi) in bounds.items()}
     for dim in dims:
@@ -156,6 +158,8 @@ def evaluate(
                     budget=container.usd,
                 )
             level = verdict(windows, t, volume_ok=ok, breaks_budget=proj.breaks if proj else None)
+            if level == "page" and not significant(long):
+                continue  # a small cohort's counting noise, not a burn: the next minute looks again
             out.append(Evaluation(cohort, None, windows, level, proj, container))
     return out
 
