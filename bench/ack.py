@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import load_settings
-from bot.demo.server import free_port
+from bot.demo.server import free_port, start_service_process
 from bot.demo.traffic import make_event
 from bot.ingest.service import Writer, ingest
 from bot.services import build_services
@@ -79,30 +79,18 @@ def run_fake_slack(conn: Connection) -> None:
 
 
 def serve(db_path: Path, token: str, api_url: str, port: int) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AFTERLAUNCH_", "DATABASE_URL"))}
-    env.update(
-        {
-            "DATABASE_URL": f"sqlite:///{db_path}",
-            "AFTERLAUNCH_DATA_DIR": str(OUT),
-            "AFTERLAUNCH_CONFIG": str(OUT / "none.toml"),
-            "AFTERLAUNCH_SECRET_KEY": "bench-secret",
-            "AFTERLAUNCH_LOG_LEVEL": "WARNING",
-            "AFTERLAUNCH_SCHEDULER": "false",
-            "SLACK_BOT_TOKEN": token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": api_url,
-        }
-    )
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the service did not start")
+    env = {
+        "DATABASE_URL": f"sqlite:///{db_path}",
+        "AFTERLAUNCH_DATA_DIR": str(OUT),
+        "AFTERLAUNCH_CONFIG": str(OUT / "none.toml"),
+        "AFTERLAUNCH_SECRET_KEY": "bench-secret",
+        "AFTERLAUNCH_LOG_LEVEL": "WARNING",
+        "AFTERLAUNCH_SCHEDULER": "false",
+        "SLACK_BOT_TOKEN": token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": api_url,
+    }
+    return start_service_process(env, port)
 
 
 async def round_of(client: httpx.AsyncClient, url: str, slack: Connection, n: int) -> list[float]:

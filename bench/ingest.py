@@ -30,7 +30,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import load_settings
-from bot.demo.server import free_port
+from bot.demo.server import free_port, start_service_process
 from bot.demo.traffic import make_event
 from bot.ingest.service import Writer, to_rows, validate_batch
 from bot.services import build_services
@@ -60,25 +60,13 @@ def body_size(events: list[dict]) -> float:
 
 def start_server(folder: Path, port: int) -> subprocess.Popen:
     env = {
-        **os.environ,
         "AFTERLAUNCH_DATA_DIR": str(folder),
         "DATABASE_URL": f"sqlite:///{folder / 'afterlaunch.db'}",
         "AFTERLAUNCH_CONFIG": str(folder / "none.toml"),
         "AFTERLAUNCH_SCHEDULER": "false",
         "AFTERLAUNCH_LOG_LEVEL": "WARNING",
     }
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
-        env.pop(name, None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the service did not start")
+    return start_service_process(env, port)
 
 
 def over_http(events: list[dict], clients: int, folder: Path) -> tuple[float, int]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from types import TracebackType
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 
@@ -47,3 +51,23 @@ class BackgroundServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def start_service_process(settings_env: dict[str, str], port: int, timeout: float = 60.0) -> subprocess.Popen:
+    """``afterlaunch serve`` in a process of its own, configured only by ``settings_env`` (the
+    caller's own Slack and afterlaunch variables are left out); returns once /healthz answers.
+    Benchmarks use it so the service does not share an interpreter with its load."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AFTERLAUNCH_", "DATABASE_URL"))}
+    env.update(settings_env)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], env=env)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the service exited with code {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the service did not start in time")

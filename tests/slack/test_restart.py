@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
-import httpx
-
 from bot.config import Settings
-from bot.demo.server import free_port
+from bot.demo.server import free_port, start_service_process
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SIGNING_SECRET, send_event
 
 
 def start(settings: Settings, port: int) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AFTERLAUNCH_", "DATABASE_URL"))}
-    env.update(
+    return start_service_process(
         {
             "DATABASE_URL": settings.db_url,
             "AFTERLAUNCH_DATA_DIR": str(settings.data_dir),
@@ -27,18 +22,9 @@ def start(settings: Settings, port: int) -> subprocess.Popen:
             "SLACK_BOT_TOKEN": "xoxb-test-token",
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": settings.slack_api_url or "",
-        }
+        },
+        port,
     )
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("service did not start")
 
 
 def test_card_stored_before_a_crash_is_sent_after_restart(slack_settings: Settings, fake_slack: FakeSlack) -> None:
