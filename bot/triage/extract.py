@@ -44,6 +44,7 @@ _CHROME_PREFIXES = (
 _CHROME_CONTAINS = ("can make mistakes", "ai-generated", "ai generated", "check important info")
 _GENERIC_NAMES = {"you", "me", "user", "assistant", "ai", "bot", "chatbot", "support", "agent"}
 _USER_MARKERS = {"you", "me", "user"}
+_NAME_CONNECTORS = {"of", "for", "the", "and", "&", "by", "de"}
 _CONFUSABLE = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
 
 
@@ -107,7 +108,7 @@ def _group_rows(lines: list[OcrLine]) -> list[_Row]:
 
 def _repair_ids(text: str) -> str:
     """Undo what OCR does to id prefixes and UUIDs: lost underscores, 1 for l, O for 0 in hex."""
-    text = re.sub(r"\b(req|msg)(?:\s?[-.~,]\s?|\s)(?=[0-9A-Za-z]*\d[0-9A-Za-z]*\b)(?=[0-9A-Za-z]{8})", r"\1_", text)
+    text = re.sub(r"\b(req|msg)(?:\s?[-_.~,]\s?|\s)(?=[0-9A-Za-z]*\d[0-9A-Za-z]*\b)(?=[0-9A-Za-z]{8})", r"\1_", text)
     text = re.sub(r"\b(req|msg)(?=[0-9A-Za-z]*\d)(?=[0-9A-Za-z]{8,40}\b)", r"\1_", text)
     text = re.sub(r"\bchat\s?cmp[l1I|]\s?[-–—_.~]?\s?(?=[0-9A-Za-z]{8})", "chatcmpl-", text)
 
@@ -148,7 +149,19 @@ def _is_chrome(text: str) -> bool:
         return True
     if _SENTENCE_END.search(text.strip()) and not text.strip().endswith("..."):
         return False
-    return all(word in _CHROME_WORDS for word in normal.split())
+    return all(word in _CHROME_WORDS for word in normal.split()) or _segments_into_chrome(normal)
+
+
+def _segments_into_chrome(normal: str) -> bool:
+    """Button labels split or glued by OCR ("Regener ate", "CopyRegenerate") are still only buttons."""
+    letters = re.sub(r"[^a-z]", "", normal)
+    words = [word for word in _CHROME_WORDS if len(word) >= 3 and word.isalpha()]
+    reachable = [True] + [False] * len(letters)
+    for end in range(1, len(letters) + 1):
+        reachable[end] = any(
+            len(word) <= end and reachable[end - len(word)] and letters.endswith(word, 0, end) for word in words
+        )
+    return len(letters) >= 4 and reachable[-1]
 
 
 def _residue(row: _Row, ids: list[str], patterns: list[str]) -> str:
@@ -166,8 +179,11 @@ def _residue(row: _Row, ids: list[str], patterns: list[str]) -> str:
 
 
 def _is_label(text: str) -> bool:
+    """A product, tenant or sender name: a few capitalised words, no digits, not a sentence."""
     words = [word for word in text.split() if word not in "·•|—–-"]
-    return 0 < len(words) <= 5 and not _SENTENCE_END.search(text) and not any(c.isdigit() for c in text)
+    if not 0 < len(words) <= 5 or _SENTENCE_END.search(text) or any(c.isdigit() for c in text):
+        return False
+    return all(word[0].isupper() or word.lower() in _NAME_CONNECTORS for word in words)
 
 
 def _classify(rows: list[_Row], ids: list[str], patterns: list[str]) -> None:

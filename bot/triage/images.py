@@ -1,5 +1,6 @@
 import codecs
 import io
+import math
 import struct
 
 from PIL import Image, ImageFile, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
@@ -111,11 +112,14 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 def load_image(data: bytes, *, max_bytes: int = 10 * MB, max_pixels: int = 40_000_000) -> Image.Image:
     """Decode an untrusted upload into RGB, refusing anything that is not a sane screenshot before decoding."""
     if len(data) > max_bytes:
-        raise ImageRejected(f"the image is {len(data) / MB:.1f} MB; the limit is {max_bytes / MB:g} MB")
+        size_mb = math.ceil(len(data) * 10 / MB) / 10
+        raise ImageRejected(f"the image is {size_mb:.1f} MB; the limit is {max_bytes / MB:g} MB")
     kind = detect_kind(data)
     if kind == "webp" and (declared := _webp_size(data)) is not None:
         _check_pixels(declared, max_pixels)
     damaged = f"the {kind.upper()} file is damaged or incomplete (the upload may have been cut off); {ACCEPTED}"
+    # The format's own decoder class reads the header only and, unlike Image.open(), runs no pixel check
+    # that would warn; ours runs before any pixel data is decoded, with a message the user can act on.
     try:
         image = _DECODERS[kind](io.BytesIO(data))
     except Image.DecompressionBombError as exc:

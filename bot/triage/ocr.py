@@ -13,9 +13,11 @@ from bot.errors import AfterlaunchError
 
 log = logging.getLogger(__name__)
 
-OCR_THREADS = 2
-# Detection at native resolution (downscaled only past 960 px): as accurate as the default
-# upscale-to-736-px-short-side on our benchmark and twice as fast; see docs/triage-ocr.md.
+# One onnxruntime thread: on a shared 2-core host it is as fast as two under load and leaves a core
+# for Slack and ingest. Calls are serialised anyway. Figures in docs/triage-ocr.md.
+OCR_THREADS = 1
+# Detection at native resolution (downscaled only past 960 px): as accurate as RapidOCR's default
+# (upscale until the short side is 736 px) on our benchmark, and about half the CPU.
 DETECTION = {"Det.limit_type": "max", "Det.limit_side_len": 960}
 MODEL_FILES = {
     "Det": "PP-OCRv6_det_small.onnx",

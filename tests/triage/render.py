@@ -18,6 +18,8 @@ class FontMissing(RuntimeError):
 
 @dataclass(frozen=True)
 class Style:
+    """Fonts, sizes and colours of one chat UI, so one layout routine can draw several products."""
+
     font_dir: str
     regular: str
     bold: str

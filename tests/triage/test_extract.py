@@ -74,6 +74,14 @@ def test_light_layout_splits_answer_question_and_chrome() -> None:
         assert chrome not in result.answer
 
 
+def test_button_labels_split_or_glued_by_ocr_are_still_chrome() -> None:
+    for buttons in ("10:42 AM Copy - Regener ate", "CopyRegenerate", "Co py · Retry"):
+        result = extract([*LIGHT[5:9], line(buttons, 70, 336, 220, 358)])
+        assert result.answer == ANSWER, buttons
+    kept = extract([*LIGHT[5:9], line("Copy the report", 70, 336, 220, 358)])
+    assert kept.answer == ANSWER + "\nCopy the report"
+
+
 def test_raw_text_keeps_everything_in_reading_order() -> None:
     raw = extract(LIGHT).raw_text.splitlines()
     assert raw[0] == "Acme Assistant New chat"
@@ -145,6 +153,21 @@ def test_left_aligned_layout_uses_sender_labels() -> None:
     assert result.timestamps == ["9:15 PM"]
 
 
+def test_a_short_answer_line_with_a_time_is_not_a_sender_row() -> None:
+    lines = [
+        line("Acme Assistant 10:42 AM", 20, 10, 260, 28),
+        line("Your call with the bank is booked for", 20, 40, 420, 60),
+        line("tomorrow at 5:00 PM", 20, 64, 220, 84),
+    ]
+    result = extract(lines)
+    assert result.answer == "Your call with the bank is booked for tomorrow at 5:00 PM"
+    assert result.names == ["Acme Assistant"]
+    assert result.timestamps == ["10:42 AM"]
+    capitalised = extract([*lines[:2], line("Booked at 5:00 PM", 20, 64, 220, 84)])
+    assert capitalised.answer == "Your call with the bank is booked for Booked at 5:00 PM"
+    assert capitalised.names == ["Acme Assistant"]
+
+
 def test_header_with_tenant_gives_both_names() -> None:
     lines = [
         line("Acme Assistant · Globex Corp", 10, 10, 300, 32),
@@ -192,6 +215,7 @@ def test_default_patterns_cover_the_four_id_shapes() -> None:
 def test_lost_underscores_and_dashes_in_prefixes_are_repaired() -> None:
     assert ids_of("Request ID: req 7Hq2LmZ0pX9vKd3T") == ["req_7Hq2LmZ0pX9vKd3T"]
     assert ids_of("Request ID: req-7Hq2LmZ0pX9vKd3T") == ["req_7Hq2LmZ0pX9vKd3T"]
+    assert ids_of("Request ID: req _7Hq2LmZ0pX9vKd3T") == ["req_7Hq2LmZ0pX9vKd3T"]
     assert ids_of("Request ID: req7Hq2LmZ0pX9vKd3T") == ["req_7Hq2LmZ0pX9vKd3T"]
     assert ids_of("msg 01XFDUDYJgAACzvnptvVoYEL") == ["msg_01XFDUDYJgAACzvnptvVoYEL"]
     assert ids_of("chatcmp1-9sXwQ2bTn4RkPz7YvHmC") == ["chatcmpl-9sXwQ2bTn4RkPz7YvHmC"]

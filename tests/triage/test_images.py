@@ -134,6 +134,11 @@ def test_oversize_input_is_refused_before_decoding() -> None:
     assert caught.value.message == "the image is 12.3 MB; the limit is 10 MB"
 
 
+def test_just_over_the_limit_never_reads_as_equal_to_it() -> None:
+    with pytest.raises(ImageRejected, match=r"^the image is 10.1 MB; the limit is 10 MB$"):
+        load_image(b"\x89PNG\r\n\x1a\n" + b"\0" * (10 * MB + 1000))
+
+
 def test_size_limit_is_inclusive_and_configurable(screenshot: Image.Image) -> None:
     data = encode(screenshot, "PNG")
     assert load_image(data, max_bytes=len(data)).size == (320, 200)
