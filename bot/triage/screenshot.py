@@ -2,7 +2,7 @@
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 RGB = tuple[int, int, int]
 FONT_ROOT = Path("/usr/share/fonts/truetype")
+FONT_PACKAGES = {"dejavu": "fonts-dejavu-core", "liberation2": "fonts-liberation2"}
+
+
+class FontMissing(RuntimeError):
+    """A TrueType font the renderer was told to insist on is not installed."""
+
+
 TEXT_KEYS = ("answer", "question", "request_id", "title", "style", "visible_answer")
 
 
@@ -32,6 +39,8 @@ class Style:
     input_bg: RGB
     accent: RGB
     avatar: bool
+    strict_fonts: bool = False
+    """Tests insist on the real fonts: OCR results on a fallback font would prove nothing."""
 
 
 STYLES: dict[str, Style] = {
@@ -102,7 +111,18 @@ def _font(style: Style, *, bold: bool = False, scale: float = 1.0) -> ImageFont.
     path = FONT_ROOT / style.font_dir / name
     if path.is_file():
         return ImageFont.truetype(str(path), size)
+    if style.strict_fonts:
+        font_path(style.font_dir, name)  # raises FontMissing, naming the package
     return ImageFont.load_default(size=size)  # type: ignore[return-value]
+
+
+def font_path(font_dir: str, name: str) -> Path:
+    """Find a Debian-packaged font by path, saying which package to install when it is missing."""
+    path = FONT_ROOT / font_dir / name
+    if not path.is_file():
+        package = FONT_PACKAGES.get(font_dir, font_dir)
+        raise FontMissing(f"font {path} is missing; install the Debian package {package}")
+    return path
 
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[list[str]]:
@@ -271,11 +291,12 @@ def render_chat(
     request_id: str | None = None,
     title: str = "Acme Assistant",
     timestamp: str | None = "10:42 AM",
+    strict_fonts: bool = False,
 ) -> Image.Image:
     """Draw a chat screenshot with known text, so OCR tests compare against ground truth, not fixtures."""
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
-    s = STYLES[style]
+    s = replace(STYLES[style], strict_fonts=strict_fonts)
     canvas_w = min(width, s.max_width) if s.max_width else width
     c = _Canvas(s, canvas_w)
     margin = round(s.size * (1.2 if s.max_width else 2.0))
