@@ -46,6 +46,28 @@ POSTGRES_EXTRAS = [
 ]
 
 
+COHORT = ("tenant", "intent", "category", "path", "prompt_version", "model", "api_key_id")
+
+
+def _rollup_columns() -> list:
+    """The minute and hour rollups share one shape (fresh objects per table, as SQLAlchemy requires)."""
+    long_names = {"model", "api_key_id"}
+    counters = ("requests", "input_tokens", "output_tokens", "cached_tokens")
+    small = ("unknown_cost", "errors", "timeouts", "refusals", "retries")
+    return [
+        sa.Column("bucket", sa.BigInteger(), nullable=False),
+        *(sa.Column(c, sa.String(length=200 if c in long_names else 128), nullable=False) for c in COHORT),
+        *(sa.Column(c, sa.BigInteger(), nullable=False) for c in counters),
+        sa.Column("cost_usd", sa.Float(), nullable=False),
+        *(sa.Column(c, sa.Integer(), nullable=False) for c in small),
+        sa.Column("latency_count", sa.Integer(), nullable=False),
+        sa.Column("latency_sum_ms", sa.Float(), nullable=False),
+        sa.Column("latency_hist", sa.Text(), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    ]
+
+
 def upgrade() -> None:
     op.create_table(
         "ingest_keys",
@@ -124,80 +146,8 @@ def upgrade() -> None:
         batch_op.create_index("ix_requests_tenant_ts", ["tenant", "ts_ms"], unique=False)
         batch_op.create_index("ix_requests_ts", ["ts_ms"], unique=False)
 
-    op.create_table(
-        "rollup_hour",
-        sa.Column("bucket", sa.BigInteger(), nullable=False),
-        sa.Column("tenant", sa.String(length=128), nullable=False),
-        sa.Column("intent", sa.String(length=128), nullable=False),
-        sa.Column("category", sa.String(length=128), nullable=False),
-        sa.Column("path", sa.String(length=128), nullable=False),
-        sa.Column("prompt_version", sa.String(length=128), nullable=False),
-        sa.Column("model", sa.String(length=200), nullable=False),
-        sa.Column("api_key_id", sa.String(length=200), nullable=False),
-        sa.Column("requests", sa.BigInteger(), nullable=False),
-        sa.Column("input_tokens", sa.BigInteger(), nullable=False),
-        sa.Column("output_tokens", sa.BigInteger(), nullable=False),
-        sa.Column("cached_tokens", sa.BigInteger(), nullable=False),
-        sa.Column("cost_usd", sa.Float(), nullable=False),
-        sa.Column("unknown_cost", sa.Integer(), nullable=False),
-        sa.Column("errors", sa.Integer(), nullable=False),
-        sa.Column("timeouts", sa.Integer(), nullable=False),
-        sa.Column("refusals", sa.Integer(), nullable=False),
-        sa.Column("retries", sa.Integer(), nullable=False),
-        sa.Column("latency_count", sa.Integer(), nullable=False),
-        sa.Column("latency_sum_ms", sa.Float(), nullable=False),
-        sa.Column("latency_hist", sa.Text(), nullable=False),
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint(
-            "bucket",
-            "tenant",
-            "intent",
-            "category",
-            "path",
-            "prompt_version",
-            "model",
-            "api_key_id",
-            name="uq_rollup_hour_cohort",
-        ),
-    )
-    op.create_table(
-        "rollup_minute",
-        sa.Column("bucket", sa.BigInteger(), nullable=False),
-        sa.Column("tenant", sa.String(length=128), nullable=False),
-        sa.Column("intent", sa.String(length=128), nullable=False),
-        sa.Column("category", sa.String(length=128), nullable=False),
-        sa.Column("path", sa.String(length=128), nullable=False),
-        sa.Column("prompt_version", sa.String(length=128), nullable=False),
-        sa.Column("model", sa.String(length=200), nullable=False),
-        sa.Column("api_key_id", sa.String(length=200), nullable=False),
-        sa.Column("requests", sa.BigInteger(), nullable=False),
-        sa.Column("input_tokens", sa.BigInteger(), nullable=False),
-        sa.Column("output_tokens", sa.BigInteger(), nullable=False),
-        sa.Column("cached_tokens", sa.BigInteger(), nullable=False),
-        sa.Column("cost_usd", sa.Float(), nullable=False),
-        sa.Column("unknown_cost", sa.Integer(), nullable=False),
-        sa.Column("errors", sa.Integer(), nullable=False),
-        sa.Column("timeouts", sa.Integer(), nullable=False),
-        sa.Column("refusals", sa.Integer(), nullable=False),
-        sa.Column("retries", sa.Integer(), nullable=False),
-        sa.Column("latency_count", sa.Integer(), nullable=False),
-        sa.Column("latency_sum_ms", sa.Float(), nullable=False),
-        sa.Column("latency_hist", sa.Text(), nullable=False),
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint(
-            "bucket",
-            "tenant",
-            "intent",
-            "category",
-            "path",
-            "prompt_version",
-            "model",
-            "api_key_id",
-            name="uq_rollup_minute_cohort",
-        ),
-    )
+    for name in ("rollup_hour", "rollup_minute"):
+        op.create_table(name, *_rollup_columns(), sa.UniqueConstraint("bucket", *COHORT, name=f"uq_{name}_cohort"))
     op.create_table(
         "request_bodies",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=False, nullable=False),
