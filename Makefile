@@ -21,4 +21,5 @@ lint: install
 
 test: install lint
 	./scripts/system-deps.sh test
+	npm install --prefix tests/flags/flagd --no-package-lock --no-audit --no-fund --silent
 	$(BIN)/pytest

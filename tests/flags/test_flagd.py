@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -66,3 +67,32 @@ def test_cli_writes_the_file(flag_services: Services, tmp_path: Path, monkeypatc
     doc = orjson.loads(out.read_bytes())
     jsonschema.validate(doc, SCHEMA)
     assert "assistant" in doc["flags"]
+
+
+FLAGD_CHECK = Path(__file__).parent / "flagd" / "validate.mjs"
+
+
+def flagd(path: Path, flag: str, *tenants: str) -> subprocess.CompletedProcess[str]:
+    """Run flagd's own flag-file loader (strict: flagd's JSON schemas) and evaluator on a file."""
+    return subprocess.run(
+        ["node", str(FLAGD_CHECK), str(path), flag, *tenants], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_export_loads_in_flagds_own_parser_and_evaluates_like_afterlaunch(
+    flag_services: Services, tmp_path: Path
+) -> None:
+    request_change(flag_services, Change("assistant", "kill", {"tenant": "acme"}, "test", ONCALL), access=None, now=NOW)
+    path = tmp_path / "flags.json"
+    path.write_bytes(orjson.dumps(export_flagd(current_snapshot(flag_services, NOW))))
+    result = flagd(path, "assistant", "acme", "globex")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["acme=false", "globex=true"]
+
+
+def test_flagds_parser_refuses_a_malformed_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(orjson.dumps({"flags": {"a": {"state": "ON", "variants": {"on": True}, "defaultVariant": "on"}}}))
+    result = flagd(path, "a")
+    assert result.returncode == 1
+    assert "must be equal to one of the allowed values" in result.stderr
