@@ -193,7 +193,9 @@ class OutboxSender:
                 return self._finish(message_id, now, error=err, retry_at=retry_at)
             return self._finish(message_id, now, error=err)
         if kind in ("post", "dm"):
-            self.next_post[queue] = now + POST_INTERVAL
+            # Paced from when Slack accepted it, not from the start of the tick: a send
+            # that waited in the pool would otherwise let the next one follow too soon.
+            self.next_post[queue] = self.clock() + POST_INTERVAL
         return self._finish(message_id, now, ts=ts, channel=channel, card_key=card_key)
 
     def _target(self, session: Session, msg: OutboxMessage) -> Any:
