@@ -13,14 +13,13 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 import orjson
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,6 +28,7 @@ from bot.access import AccessChecker, slack_group_members
 from bot.errors import AfterlaunchError
 from bot.services import Services
 from bot.slack import home
+from bot.slack.ackfirst import AckFirst, WorkAfterAck
 from bot.slack.client import web_client
 from bot.slack.commands import all_commands
 from bot.slack.registry import CommandReply, CommandRequest, SlashCommand, error_card, run_command
@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 
 DOUBLE_CLICK_WINDOW = timedelta(seconds=10)
 LAZY_WORKERS = 4
+DISPATCH_THREADS = 8
+"""Requests dispatched at once. More threads than cores only take turns on the interpreter, so
+every ack of a burst finishes late; a few keep acks close to first come, first served while
+a listener that waits on Slack (views.open) does not hold up the rest."""
 
 
 def delivery_key(body: dict[str, Any]) -> tuple[str, timedelta | None] | None:
@@ -140,6 +144,7 @@ def create_bolt_app(
     *,
     commands: list[SlashCommand] | None = None,
     registrars: list[Registrar] | None = None,
+    gate: AckFirst | None = None,
 ) -> App:
     settings = services.settings
     if settings.slack_bot_token is None:
@@ -153,9 +158,10 @@ def create_bolt_app(
         # This avoids Bolt's 10 ms ack-polling loop on every request.
         process_before_response=True,
         logger=logging.getLogger("afterlaunch.bolt"),
-        # Work after the ack shares the interpreter with the acks of other requests:
-        # a small pool keeps a burst of commands from starving the acks.
-        listener_executor=ThreadPoolExecutor(max_workers=LAZY_WORKERS, thread_name_prefix="afterlaunch-lazy"),
+        # Work after the ack shares the interpreter with the acks of other requests: a
+        # small pool whose jobs wait for the acks in flight keeps a burst of commands
+        # from delaying the acks.
+        listener_executor=WorkAfterAck(gate or AckFirst(), max_workers=LAZY_WORKERS),
     )
 
     @app.middleware
@@ -191,7 +197,9 @@ def create_bolt_app(
 
 def slack_routes(services: Services) -> list[Route]:
     """``POST /slack/events``: every slash command, interaction and event arrives here."""
-    bolt = None if services.settings.local_mode else create_bolt_app(services)
+    gate = AckFirst()
+    bolt = None if services.settings.local_mode else create_bolt_app(services, gate=gate)
+    dispatchers = anyio.CapacityLimiter(DISPATCH_THREADS)
 
     async def endpoint(request: Request) -> Response:
         if bolt is None:
@@ -199,7 +207,8 @@ def slack_routes(services: Services) -> list[Route]:
             return JSONResponse({"error": "slack_not_configured", "message": message}, status_code=503)
         body = (await request.body()).decode("utf-8", errors="replace")
         bolt_request = BoltRequest(body=body, query=request.query_params, headers=request.headers)  # type: ignore[arg-type]
-        result: BoltResponse = await run_in_threadpool(bolt.dispatch, bolt_request)
+        with gate.acking():
+            result: BoltResponse = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request, limiter=dispatchers)
         return Response(result.body, status_code=result.status, headers=result.first_headers_without_set_cookie())
 
     return [Route("/slack/events", endpoint, methods=["POST"])]
