@@ -63,6 +63,7 @@ def fill(db_path: Path, events: int) -> int:
         i += n
         if i % 100_000 < n:
             print(f"  stored {i:,} events ({time.perf_counter() - began:.0f} s)", flush=True)
+    services.db.searchable()  # as the service's indexer would have while they were ingested
     with services.db.session() as s:
         total = s.scalar(select(func.count()).select_from(LLMRequest)) or 0
     services.close()

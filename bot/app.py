@@ -20,6 +20,7 @@ from bot import metrics, retention
 from bot.config import Settings
 from bot.errors import ApiError
 from bot.flags import ofrep as flags_ofrep
+from bot.ingest.indexer import TextIndexer
 from bot.ingest import views as ingest_views
 from bot.scheduler import Job, Leadership, build_scheduler
 from bot.services import Services, build_services
@@ -125,7 +126,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         leadership = Leadership(services)
         scheduler = sender = None
+        indexer = TextIndexer(services)
         if start_background:
+            indexer.start()
             sender = OutboxSender(services, deliverer or deliverer_for(services), is_leader=leadership.is_leader)
             sender.start(services.wake_outbox)
             if settings.scheduler:
@@ -138,6 +141,7 @@ def create_app(
                 scheduler.shutdown(wait=False)
             if sender is not None:
                 sender.stop()
+            indexer.stop()
             leadership.release()
 
     routes = [

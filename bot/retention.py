@@ -13,6 +13,16 @@ from storage import rollups
 log = logging.getLogger(__name__)
 
 
+def _forget(services: Services, gone: list[tuple[int, str | None]]) -> None:
+    """Purged answers leave the SQLite text index too (PostgreSQL's index follows its table).
+
+    After the bodies' own commit: a crash in between leaves index entries whose body is
+    gone, which the search skips (a candidate without a body scores nothing).
+    """
+    if gone and services.db.text_index is not None:
+        services.db.text_index.forget(gone)
+
+
 def purge_expired(services: Services, now: datetime) -> dict[str, int]:
     """Delete what is past its retention; returns how many rows of each kind went."""
     s = services.settings
@@ -22,13 +32,15 @@ def purge_expired(services: Services, now: datetime) -> dict[str, int]:
     request_cutoff = int((now - timedelta(days=s.retention_days)).timestamp() * 1000)
     while True:  # chunks keep each write transaction short, so ingest is never blocked for long
         with db.write_session() as session:
-            n = request_store.purge_bodies(session=session, before_ms=body_cutoff)
-        counts["bodies"] += n
-        if n == 0:
+            gone = request_store.purge_bodies(session=session, before_ms=body_cutoff)
+        _forget(services, gone)
+        counts["bodies"] += len(gone)
+        if not gone:
             break
     while True:
         with db.write_session() as session:
-            n = request_store.purge_requests(session=session, before_ms=request_cutoff)
+            n, gone = request_store.purge_requests(session=session, before_ms=request_cutoff)
+        _forget(services, gone)
         counts["requests"] += n
         if n == 0:
             break

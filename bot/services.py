@@ -20,6 +20,8 @@ class Services:
     ingest: IngestConfig
     wake_outbox: threading.Event = field(default_factory=threading.Event, repr=False)
     """Set after storing a message so the sender does not wait for its next tick."""
+    wake_text_index: threading.Event = field(default_factory=threading.Event, repr=False)
+    """Set after storing events so the text indexer does not wait for its next tick."""
 
     def close(self) -> None:
         self.db.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from storage.histogram import merge_encoded
+from storage.textindex import TextIndex, text_index_path
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -30,7 +31,7 @@ def normalise_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
-def _sqlite_engine(url: str, *, immediate: bool, **kwargs: Any) -> Engine:
+def _sqlite_engine(url: str, *, immediate: bool, text_index: TextIndex | None = None, **kwargs: Any) -> Engine:
     u = make_url(url)
     if u.database and u.database != ":memory:":
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)
@@ -54,6 +55,8 @@ def _sqlite_engine(url: str, *, immediate: bool, **kwargs: Any) -> Engine:
         cur.execute("PRAGMA cache_size=-65536")
         cur.close()
         dbapi_conn.create_function("hist_merge", 2, merge_encoded, deterministic=True)
+        if text_index is not None:
+            text_index.attach(dbapi_conn)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -75,6 +78,8 @@ class Database:
     url: str
     engine: Engine
     write_engine: Engine
+    text_index: TextIndex | None = None
+    """SQLite only: the answers' text index in its own file (see ``storage.textindex``)."""
     _writer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -99,7 +104,18 @@ class Database:
                 session.rollback()
                 raise
 
+    def searchable(self) -> None:
+        """Index whatever is stored but not yet in the SQLite text index, so a search sees every write.
+
+        The indexer thread normally keeps the lag under a second; this makes the text search of a
+        CLI run, a test or a process without the indexer exact too. A no-op on PostgreSQL.
+        """
+        if self.text_index is not None:
+            self.text_index.catch_up()
+
     def dispose(self) -> None:
+        if self.text_index is not None:
+            self.text_index.close()
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()
@@ -109,10 +125,18 @@ def connect(url: str, *, pool_size: int = 10) -> Database:
     """Open the database named by a SQLAlchemy URL (``sqlite:///path`` or ``postgresql://...``)."""
     url = normalise_url(url)
     if is_sqlite(url):
+        database = make_url(url).database
+        text_index = None
+        if database and database != ":memory:":
+            text_index = TextIndex(text_index_path(database), Path(database))
+            text_index.create()
         return Database(
             url=url,
-            engine=_sqlite_engine(url, immediate=False),
+            # Only readers attach the text index: a write transaction (BEGIN IMMEDIATE)
+            # would take the index file's write lock too and stall the indexer.
+            engine=_sqlite_engine(url, immediate=False, text_index=text_index),
             write_engine=_sqlite_engine(url, immediate=True),
+            text_index=text_index,
         )
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     return Database(url=url, engine=engine, write_engine=engine)

@@ -102,17 +102,34 @@ def get_request(
     return [(r, b) for r, b in session.execute(stmt.order_by(LLMRequest.tenant))]
 
 
-def purge_bodies(*, session: Session, before_ms: int, limit: int = 5000) -> int:
-    """Delete at most ``limit`` bodies older than ``before_ms``; callers loop in short transactions."""
-    ids = list(session.scalars(select(RequestBody.id).where(RequestBody.ts_ms < before_ms).limit(limit)))
-    if ids:
-        session.execute(delete(RequestBody).where(RequestBody.id.in_(ids)))
-    return len(ids)
+def purge_bodies(*, session: Session, before_ms: int, limit: int = 5000) -> list[tuple[int, str | None]]:
+    """Delete at most ``limit`` bodies older than ``before_ms``; callers loop in short transactions.
+
+    Returns (id, answer) of what went, which the SQLite text index needs to forget them.
+    """
+    gone = [
+        (i, r)
+        for i, r in session.execute(
+            select(RequestBody.id, RequestBody.response).where(RequestBody.ts_ms < before_ms).limit(limit)
+        )
+    ]
+    if gone:
+        session.execute(delete(RequestBody).where(RequestBody.id.in_([i for i, _ in gone])))
+    return gone
 
 
-def purge_requests(*, session: Session, before_ms: int, limit: int = 5000) -> int:
+def purge_requests(*, session: Session, before_ms: int, limit: int = 5000) -> tuple[int, list[tuple[int, str | None]]]:
+    """Delete at most ``limit`` requests older than ``before_ms`` with any body they still have.
+
+    Returns how many requests went and (id, answer) of the bodies that went with them.
+    """
     ids = list(session.scalars(select(LLMRequest.id).where(LLMRequest.ts_ms < before_ms).limit(limit)))
+    bodies: list[tuple[int, str | None]] = []
     if ids:
+        bodies = [
+            (i, r)
+            for i, r in session.execute(select(RequestBody.id, RequestBody.response).where(RequestBody.id.in_(ids)))
+        ]
         session.execute(delete(RequestBody).where(RequestBody.id.in_(ids)))
         session.execute(delete(LLMRequest).where(LLMRequest.id.in_(ids)))
-    return len(ids)
+    return len(ids), bodies

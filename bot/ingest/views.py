@@ -94,6 +94,8 @@ async def post_events(request: Request) -> Response:
         result = await run_in_threadpool(
             ingest, services.db, events, cfg=services.ingest, writer=writer, now=datetime.now(UTC)
         )
+    if result.accepted:
+        services.wake_text_index.set()
     metrics.EVENTS.labels("accepted").inc(result.accepted)
     metrics.EVENTS.labels("duplicate").inc(result.duplicates)
     metrics.EVENTS.labels("rejected").inc(result.rejected)

@@ -172,6 +172,7 @@ def export_bundle(
 def similar(services: Services, *, channel: str, row_id: int, now: datetime) -> Card:
     """The newest near-duplicates of a matched request, in this channel's tenants."""
     request, body = _row(services, row_id, channel)
+    services.db.searchable()
     with services.db.session() as session:
         rows = similar_requests(session, request, body, tenants=tenants_for_channel(services, channel), now=now)
     return cards.similar_card(rows, prompt_version=request.prompt_version, model=request.model)

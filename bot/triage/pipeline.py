@@ -67,6 +67,7 @@ def _conclude(
         return "unsure", None, None
     best = result.candidates[0]
     started = time.perf_counter()
+    services.db.searchable()
     with services.db.session() as session:
         triple = load_triple(session, best.request, best.body)
         blast = blast_radius(session, best.request, best.body, tenants=tenants, now=now)
@@ -87,6 +88,7 @@ def triage_image(
     timings["ocr"] = (time.perf_counter() - mark) * 1000
     read = extract(lines, id_patterns=id_patterns(services))
     mark = time.perf_counter()
+    services.db.searchable()
     with services.db.session() as session:
         result = match_screenshot(session, read, tenants=tenants, now=now)
     timings["match"] = (time.perf_counter() - mark) * 1000
@@ -104,6 +106,7 @@ def triage_text(services: Services, text: str, *, tenants: set[str] | None, now:
         raise UserError(
             f"that text is {len(text)} characters; paste at most {MAX_QUERY_CHARS} (one paragraph is enough)"
         )
+    services.db.searchable()
     with services.db.session() as session:
         result = match_text(session, text, question=None, tenants=tenants, now=now)
     kind, triple, blast = _conclude(services, result, tenants, now, {})
