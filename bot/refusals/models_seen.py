@@ -87,9 +87,13 @@ def scan(services: Services, now: datetime, *, lag: timedelta = SCAN_LAG) -> lis
     return found
 
 
-def detect(services: Services, now: datetime) -> list[Finding]:
-    """The detector: its news is an info card in the ops channel, not an alert, so it returns no findings."""
-    scan(services, now)
+def detect(services: Services, now: datetime, *, dry_run: bool = False) -> list[Finding]:
+    """The detector: its news is an info card in the ops channel, not an alert, so it returns no findings.
+
+    Its whole effect is recording snapshots and posting those cards, so a dry run does nothing.
+    """
+    if not dry_run:
+        scan(services, now)
     return []
 
 

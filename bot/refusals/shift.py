@@ -102,8 +102,13 @@ def evaluate(services: Services, now: datetime, params: ShiftParams) -> list[Eva
     return out
 
 
-def detect(services: Services, now: datetime, params: ShiftParams | None = None) -> list[Finding]:
-    """The detector: firing findings for shifts (new or still open) and one resolved finding per cleared shift."""
+def detect(
+    services: Services, now: datetime, params: ShiftParams | None = None, *, dry_run: bool = False
+) -> list[Finding]:
+    """The detector: firing findings for shifts (new or still open) and one resolved finding per cleared shift.
+
+    ``dry_run`` (``afterlaunch detect --dry-run``) reports the same findings and leaves the alarm state as it was.
+    """
     params = params or ShiftParams()
     evaluations = evaluate(services, now, params)
     with services.db.session() as session:
@@ -120,6 +125,8 @@ def detect(services: Services, now: datetime, params: ShiftParams | None = None)
             firing.append((e, alarms.pop(e.scope.key, None)))
     findings = [_firing_finding(services, e, now, alarm, params) for e, alarm in firing]
     resolved = [_resolved_finding(alarm, now) for alarm in alarms.values()]
+    if dry_run:
+        return findings + resolved
     with services.db.write_session() as session:
         for (e, alarm), finding in zip(firing, findings, strict=True):
             store.save_alarm(

@@ -114,3 +114,19 @@ def test_a_tenant_of_its_own_fires_when_the_category_does_not(services: Services
     [f] = shift.detect(services, T0)
     assert f.labels == {"category": "account", "tenant": "acme"}
     assert f.severity == "medium" and "(tenant acme)" in f.title and "rose 3." in f.title
+
+
+def test_a_dry_run_reports_the_shift_and_writes_no_state(services: Services) -> None:
+    seed(services)
+    with services.db.session() as session:
+        position = store.get_scan_position(session=session, name=models_seen.SCAN_NAME)
+    send(services, [event(T0 + timedelta(minutes=1), 99, model="a-model-never-seen", system_fingerprint="fp_x")], T0)
+    [dry] = run_detectors(services, T0 + timedelta(minutes=30), only=["model_change", "refusal_shift"], dry_run=True)
+    assert dry.status == "firing" and dry.labels["category"] == "billing"
+    with services.db.session() as session:
+        assert store.list_alarms(session=session) == {}  # no alarm saved: the next real run fires anew
+        assert store.get_scan_position(session=session, name=models_seen.SCAN_NAME) == position
+    [real] = shift.detect(services, T0 + timedelta(minutes=30))
+    assert real.key == dry.key
+    with services.db.session() as session:
+        assert set(store.list_alarms(session=session)) != set()
