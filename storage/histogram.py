@@ -82,4 +82,9 @@ def merge_encoded(a: str | None, b: str | None) -> str:
         return b or "{}"
     if not b:
         return a
-    return encode(merge(decode(a), decode(b)))
+    # SQLite calls this for every cohort a batch adds to: merge the decoded JSON objects as they
+    # are (string keys, as `encode` writes them) instead of converting every key to int and back.
+    out = orjson.loads(a)
+    for k, n in orjson.loads(b).items():
+        out[k] = out.get(k, 0) + n
+    return orjson.dumps(out).decode()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -42,64 +42,89 @@ HOURLY_FROM_SECONDS = 6 * 3600
 """Windows at least this long read hourly rows for their whole hours."""
 
 
-def accumulate(rows: Iterable[dict[str, Any]], *, bucket_seconds: int) -> list[dict[str, Any]]:
-    """Fold request rows (as inserted) into one aggregate per (bucket, cohort)."""
-    acc: dict[tuple, dict[str, Any]] = {}
-    hists: dict[tuple, dict[int, int]] = {}
-    for r in rows:
-        bucket = r["ts_ms"] // 1000 // bucket_seconds * bucket_seconds
-        key = (
-            bucket,
-            r["tenant"],
-            r["intent"],
-            r["category"],
-            r["path"],
-            r["prompt_version"],
-            r["model"],
-            r["api_key_id"],
-        )
-        a = acc.get(key)
-        if a is None:
-            a = dict(zip(("bucket", *COHORT_DIMENSIONS), key, strict=True))
-            a.update(dict.fromkeys(SUMMED, 0))
-            a["cost_usd"] = 0.0
-            a["latency_sum_ms"] = 0.0
-            acc[key] = a
-            hists[key] = {}
-        a["requests"] += 1
-        a["input_tokens"] += r["input_tokens"]
-        a["output_tokens"] += r["output_tokens"]
-        a["cached_tokens"] += r["cached_tokens"]
-        if r["cost_usd"] is None:
-            a["unknown_cost"] += 1
-        else:
-            a["cost_usd"] += r["cost_usd"]
-        status = r["status"]
-        if status == "error":
-            a["errors"] += 1
-        elif status == "timeout":
-            a["timeouts"] += 1
-        if r["refused"]:
-            a["refusals"] += 1
-        if r["attempt"] > 1:
-            a["retries"] += 1
-        latency = r["latency_ms"]
-        if latency is not None:
-            a["latency_count"] += 1
-            a["latency_sum_ms"] += latency
-            b = histogram.bucket_of(latency)
-            h = hists[key]
-            h[b] = h.get(b, 0) + 1
-    out = []
-    for key in sorted(acc):  # one lock order for every writer: no upsert deadlocks on PostgreSQL
-        a = acc[key]
-        a["latency_hist"] = histogram.encode(hists[key])
-        out.append(a)
-    return out
-
-
+_cohort_of = itemgetter(*COHORT_DIMENSIONS)
 UPSERT_COLUMNS = ("bucket", *COHORT_DIMENSIONS, *SUMMED, "latency_hist")
 _upsert_values = itemgetter(*UPSERT_COLUMNS)
+
+Aggregate = tuple[Any, ...]
+"""One rollup row to add, its values in ``UPSERT_COLUMNS`` order."""
+Aggregates = tuple[list[Aggregate], list[Aggregate]]
+
+
+def _fold(rows: Iterable[dict[str, Any]], fine: int, coarse: int | None) -> tuple[list[Aggregate], list[Aggregate]]:
+    """One aggregate per (bucket, cohort) at one or two resolutions (bucket sizes in seconds).
+
+    The ingest path runs this for every batch: each row becomes one tuple of its summed values
+    (in ``SUMMED`` order, then its latency bucket) once, the groups only collect those tuples,
+    and the sums are taken column by column in C at the end.
+    """
+    fine_groups: dict[tuple[int, tuple[str, ...]], list[tuple[Any, ...]]] = {}
+    coarse_groups: dict[tuple[int, tuple[str, ...]], list[tuple[Any, ...]]] = {}
+    bucket_of = histogram.bucket_of
+    for r in rows:
+        cost = r["cost_usd"]
+        latency = r["latency_ms"]
+        status = r["status"]
+        values = (
+            1,
+            r["input_tokens"],
+            r["output_tokens"],
+            r["cached_tokens"],
+            0.0 if cost is None else cost,
+            1 if cost is None else 0,
+            1 if status == "error" else 0,
+            1 if status == "timeout" else 0,
+            1 if r["refused"] else 0,
+            1 if r["attempt"] > 1 else 0,
+            0 if latency is None else 1,
+            0.0 if latency is None else latency,
+            None if latency is None else bucket_of(latency),
+        )
+        cohort = _cohort_of(r)
+        seconds = r["ts_ms"] // 1000
+        key = (seconds // fine * fine, cohort)
+        group = fine_groups.get(key)
+        if group is None:
+            fine_groups[key] = [values]
+        else:
+            group.append(values)
+        if coarse is not None:
+            key = (seconds // coarse * coarse, cohort)
+            group = coarse_groups.get(key)
+            if group is None:
+                coarse_groups[key] = [values]
+            else:
+                group.append(values)
+    # Sorted: one lock order for every writer, so upserts cannot deadlock on PostgreSQL.
+    return (
+        [_total(key, fine_groups[key]) for key in sorted(fine_groups)],
+        [_total(key, coarse_groups[key]) for key in sorted(coarse_groups)],
+    )
+
+
+def _total(key: tuple[int, tuple[str, ...]], group: list[tuple[Any, ...]]) -> Aggregate:
+    bucket, cohort = key
+    if len(group) == 1:
+        values = group[0]
+        return (bucket, *cohort, *values[:-1], _single_hist(values[-1]))
+    *columns, latency_buckets = zip(*group, strict=True)
+    hist: dict[int, int] = {}
+    for b in latency_buckets:
+        if b is not None:
+            hist[b] = hist.get(b, 0) + 1
+    return (bucket, *cohort, *map(sum, columns), histogram.encode(hist))
+
+
+@lru_cache(maxsize=4096)
+def _single_hist(latency_bucket: int | None) -> str:
+    # Most minute groups of a batch hold one request: their histogram is one of a few thousand strings.
+    return histogram.encode({} if latency_bucket is None else {latency_bucket: 1})
+
+
+def accumulate(rows: Iterable[dict[str, Any]], *, bucket_seconds: int) -> list[dict[str, Any]]:
+    """Fold request rows (as inserted) into one aggregate per (bucket, cohort), as dicts."""
+    aggregates, _ = _fold(rows, bucket_seconds, None)
+    return [dict(zip(UPSERT_COLUMNS, a, strict=True)) for a in aggregates]
 
 
 @cache
@@ -115,18 +140,21 @@ def _upsert_sql(dialect: str, table: str) -> str:
     )
 
 
-def upsert(conn: Connection, table: Table, aggregates: Sequence[dict[str, Any]]) -> None:
-    """Add aggregates into the table, creating rows for cohorts not seen in that bucket yet."""
-    if aggregates:
-        conn.exec_driver_sql(_upsert_sql(conn.dialect.name, table.name), [_upsert_values(a) for a in aggregates])
+def upsert(conn: Connection, table: Table, aggregates: Sequence[Aggregate] | Sequence[dict[str, Any]]) -> None:
+    """Add aggregates into the table, creating rows for cohorts not seen in that bucket yet.
 
-
-Aggregates = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+    Each aggregate is a tuple in ``UPSERT_COLUMNS`` order (as ``aggregate`` returns them) or a
+    dict keyed by those columns.
+    """
+    if not aggregates:
+        return
+    params = [_upsert_values(a) for a in aggregates] if isinstance(aggregates[0], dict) else list(aggregates)
+    conn.exec_driver_sql(_upsert_sql(conn.dialect.name, table.name), params)
 
 
 def aggregate(rows: Sequence[dict[str, Any]]) -> Aggregates:
     """A batch's minute and hour aggregates, ready for ``add_aggregates``."""
-    return accumulate(rows, bucket_seconds=60), accumulate(rows, bucket_seconds=3600)
+    return _fold(rows, 60, 3600)
 
 
 def add_aggregates(conn: Connection, aggregates: Aggregates) -> None:

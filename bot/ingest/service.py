@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from bot.ingest.pricing import PriceTable
@@ -52,7 +54,14 @@ def _field_path(index: int, loc: Sequence[int | str]) -> str:
 
 def hash_user(secret_key: bytes, tenant: str, user_id: str) -> str:
     """Keyed per tenant, so the same raw id in two tenants is two users and none is reversible."""
-    return hashlib.blake2b(f"{tenant}\x00{user_id}".encode(), key=secret_key[:64], digest_size=16).hexdigest()
+    h = _keyed_blake2b(secret_key).copy()  # a copy skips hashing the key block again, once per event
+    h.update(f"{tenant}\x00{user_id}".encode())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _keyed_blake2b(secret_key: bytes) -> Any:
+    return hashlib.blake2b(key=secret_key[:64], digest_size=16)
 
 
 def to_rows(
@@ -116,6 +125,9 @@ def to_rows(
     return row, body
 
 
+_EVENTS = TypeAdapter(list[EventIn])
+
+
 def validate_batch(
     events: Sequence[Any], *, writer: Writer, now: datetime
 ) -> tuple[list[tuple[EventIn, dict[str, Any]]], IngestResult]:
@@ -123,21 +135,7 @@ def validate_batch(
     result = IngestResult()
     good: list[tuple[EventIn, dict[str, Any]]] = []
     seen: set[tuple[str, str]] = set()
-    for i, raw in enumerate(events):
-        if not isinstance(raw, dict):
-            result.errors.append(Rejection(index=i, field=f"events[{i}]", message="must be a JSON object"))
-            continue
-        try:
-            event = EventIn.model_validate(raw)
-        except ValidationError as exc:
-            for e in exc.errors(include_url=False):
-                msg = e["msg"].removeprefix("Value error, ")
-                if e["type"] == "missing":
-                    msg = "is required"
-                elif e["type"] == "extra_forbidden":
-                    msg = "is not a known field (see docs/events.md)"
-                result.errors.append(Rejection(index=i, field=_field_path(i, e["loc"]), message=msg))
-            continue
+    for i, event, raw in _valid_events(events, result.errors):
         if writer.tenant is not None and event.tenant != writer.tenant:
             result.errors.append(
                 Rejection(
@@ -159,6 +157,39 @@ def validate_batch(
         good.append((event, raw))
     result.rejected = len({e.index for e in result.errors})
     return good, result
+
+
+def _valid_events(events: Sequence[Any], errors: list[Rejection]) -> Iterator[tuple[int, EventIn, dict[str, Any]]]:
+    """(index, event, raw) of each event that validates; rejections of the others go to `errors`.
+
+    The whole batch is validated in one call first; only a batch with an error in it is
+    validated again event by event, for the rejections and the good events around them.
+    """
+    batch = events if isinstance(events, list) else list(events)
+    if all(isinstance(raw, dict) for raw in batch):
+        try:
+            validated = _EVENTS.validate_python(batch)
+        except ValidationError:
+            pass
+        else:
+            yield from zip(itertools.count(), validated, batch)
+            return
+    for i, raw in enumerate(batch):
+        if not isinstance(raw, dict):
+            errors.append(Rejection(index=i, field=f"events[{i}]", message="must be a JSON object"))
+            continue
+        try:
+            event = EventIn.model_validate(raw)
+        except ValidationError as exc:
+            for e in exc.errors(include_url=False):
+                msg = e["msg"].removeprefix("Value error, ")
+                if e["type"] == "missing":
+                    msg = "is required"
+                elif e["type"] == "extra_forbidden":
+                    msg = "is not a known field (see docs/events.md)"
+                errors.append(Rejection(index=i, field=_field_path(i, e["loc"]), message=msg))
+            continue
+        yield i, event, raw
 
 
 def ingest(db: Database, events: Sequence[Any], *, cfg: IngestConfig, writer: Writer, now: datetime) -> IngestResult:

@@ -19,8 +19,9 @@ Order of rules (the first that speaks decides; `Verdict.rule` records which):
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from bot.refusals.patterns import ANY_CJK, DEFAULT_PATTERNS, LEAD_IN, LEAD_IN_STARTS, NamedPattern
 
@@ -48,6 +49,7 @@ REFUSAL_FINISH_REASONS: frozenset[str] = frozenset(
 _SPACED_DELIMITERS = ".!?;:"  # end a sentence only when followed by white space ("e.target.value" does not)
 _BARE_DELIMITERS = "\n。！？"
 _FIRST_WORD = re.compile(r"[\s*_>#]*+(\w*)")
+_SCAN_MARGIN = 64  # how far past OPENING_CHARS the sentence scan reads, for the last first word
 # Words before a colon that introduce someone else's words ("The customer wrote: I cannot ...").
 _REPORTED_SPEECH = re.compile(
     r"(?:said|says|wrote|writes|asked|asks|reported|reports|replied|replies|reads|quoted|error|message"
@@ -88,7 +90,7 @@ class RefusalPatterns:
     (config extras) are tried on every sentence.
     """
 
-    __slots__ = ("_by_word", "_fallback", "names")
+    __slots__ = ("_by_word", "_candidates", "_fallback", "names")
 
     def __init__(self, patterns: tuple[NamedPattern, ...]) -> None:
         names = [p.name for p in patterns]
@@ -117,6 +119,7 @@ class RefusalPatterns:
             by_word[word] = compiled[key]
         self._by_word = by_word
         self._fallback = _compile(ungated, lead_in=False) if ungated else None
+        self._candidates = _candidate_scan(by_word, every_word=self._fallback is not None)
 
     @classmethod
     def default(cls) -> "RefusalPatterns":
@@ -138,18 +141,34 @@ class RefusalPatterns:
         """Return the first decline that opens a sentence in the opening of `text`, outside quotes.
 
         The match is made on a lower-cased copy of the opening; its positions are valid in `text`.
+        Sentences come from one C-level scan that only stops where a sentence begins with a word
+        some pattern can start with, so the usual answer is decided without a Python-level loop over
+        its sentences (the same starts as `_sentence_starts`, as a test checks).
         """
         low = _lower_opening(text)
-        tried = -1
-        for start in _sentence_starts(low):
-            head = _FIRST_WORD.match(low, start)
-            if head is None or head.start(1) == tried:  # ".\n\n" and "?!" lead to the same word
+        head = _FIRST_WORD.match(low)  # the first sentence starts at 0; always matches
+        regex = self._regex_for(head.group(1))
+        if regex is not None:
+            match = regex.match(low, head.start(1))
+            if match is not None and not _inside_quotes(low, match.start()):
+                return match
+        # Resuming after the first word skips later starts that lead to it ("\n\nI ..."), and
+        # finditer's matches do not overlap, so each first word is tried once, from its earliest start.
+        # The scan stops a little past the opening; a first word it cut short is read again whole.
+        window = min(len(low), OPENING_CHARS + _SCAN_MARGIN)
+        for found in self._candidates.finditer(low, head.end(), window):
+            delimiter = found.start()
+            if delimiter >= OPENING_CHARS:
+                break
+            if low[delimiter] == ":" and _reports_speech(low, delimiter):
                 continue
-            tried = head.start(1)
-            regex = self._regex_for(head.group(1))
-            if regex is None or (start and low[start - 1] == ":" and _reports_speech(low, start - 1)):
+            word = found
+            if found.end() == window < len(low):
+                word = _FIRST_WORD.match(low, delimiter + 1)
+            regex = self._regex_for(word.group(1))
+            if regex is None:
                 continue
-            match = regex.match(low, tried)
+            match = regex.match(low, word.start(1))
             if match is not None and not _inside_quotes(low, match.start()):
                 return match
         return None
@@ -159,6 +178,44 @@ class RefusalPatterns:
         if regex is None and word[:1] >= "\u2e80":
             regex = self._by_word.get(ANY_CJK)
         return regex or self._fallback
+
+
+def _candidate_scan(by_word: dict[str, re.Pattern[str]], *, every_word: bool) -> re.Pattern[str]:
+    # A sentence delimiter (spaced ones only before white space or the end), the markdown and white
+    # space `_FIRST_WORD` skips, then a first word that has patterns: group 1. Alternatives that each
+    # open with one literal let the engine jump from delimiter to delimiter in C, and the words are
+    # factored by prefix so a sentence is rejected after its first letters. Group 1 also matches
+    # whatever word reaches the end of the scanned window, which `find_decline` then reads whole.
+    if every_word:
+        word = r"\w*"
+    else:
+        alternatives = [r"\w*+\Z"]
+        words = [w for w in by_word if w != ANY_CJK]
+        if words:
+            alternatives.append(rf"{_alternation(words)}(?!\w)")
+        if ANY_CJK in by_word:
+            alternatives.append("(?=[\u2e80-\U0010ffff])\\w+")
+        word = "|".join(alternatives)
+    delimiters = [rf"{re.escape(d)}(?=[ \t\r\n]|\Z)" for d in _SPACED_DELIMITERS]
+    delimiters += [re.escape(d) for d in _BARE_DELIMITERS]
+    return re.compile(rf"(?:{'|'.join(delimiters)})[\s*_>#]*+({word})")
+
+
+def _alternation(words: Iterable[str]) -> str:
+    # A regex for exactly these words, factored by common prefixes ("i(?:t|ch)?"), so the engine
+    # branches on each letter instead of trying every word in turn.
+    tails: dict[str, list[str]] = {}
+    whole = False
+    for w in words:
+        if w:
+            tails.setdefault(w[0], []).append(w[1:])
+        else:
+            whole = True
+    alternatives = [re.escape(first) + _alternation(rest) for first, rest in sorted(tails.items())]
+    if not alternatives:
+        return ""
+    body = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+    return f"(?:{body})?" if whole else body
 
 
 def _compile(patterns: tuple[NamedPattern, ...], *, lead_in: bool) -> re.Pattern[str]:
@@ -177,6 +234,8 @@ def _lower_opening(text: str) -> str:
 
 
 def _sentence_starts(low: str) -> list[int]:
+    # The rule's own definition of where sentences start, one position at a time; `find_decline`
+    # scans for the same starts in one regex pass, and a test holds the two together.
     end = min(len(low), OPENING_CHARS)
     starts = [0]
     for delimiter in _SPACED_DELIMITERS:
@@ -227,6 +286,18 @@ def normalize_finish_reason(finish_reason: str) -> str:
     return key.removeprefix("finish_reason_")
 
 
+@lru_cache(maxsize=1024)
+def _finish_reason_verdict(finish_reason: str) -> Verdict | None:
+    # Cached: a deployment sends a handful of distinct values, and every event carries one.
+    key = normalize_finish_reason(finish_reason)
+    return Verdict(refused=True, rule=f"finish_reason:{key}") if key in REFUSAL_FINISH_REASONS else None
+
+
+# Verdicts are immutable; the common ones are shared instead of built per answer.
+_CLIENT_FLAG = {False: Verdict(refused=False, rule="client_flag"), True: Verdict(refused=True, rule="client_flag")}
+_NOTHING = Verdict(refused=False, rule="none")
+
+
 def classify(
     *,
     refused: bool | None,
@@ -236,16 +307,16 @@ def classify(
 ) -> Verdict:
     """Decide at ingest whether an answer was a refusal, so refusal rates can be tracked per category."""
     if refused is not None:
-        return Verdict(refused=bool(refused), rule="client_flag")
+        return _CLIENT_FLAG[bool(refused)]
     if finish_reason:
-        key = normalize_finish_reason(finish_reason)
-        if key in REFUSAL_FINISH_REASONS:
-            return Verdict(refused=True, rule=f"finish_reason:{key}")
+        filtered = _finish_reason_verdict(finish_reason)
+        if filtered is not None:
+            return filtered
     if not text:
-        return Verdict(refused=False, rule="none")
+        return _NOTHING
     match = (patterns or _default_patterns()).find_decline(text)
     if match is None:
-        return Verdict(refused=False, rule="none")
+        return _NOTHING
     name = match.lastgroup or "unknown"
     if _helps_anyway(text, match):
         return Verdict(refused=False, rule=f"partial:{name}")

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import orjson
 import pytest
 
 from bot.ingest.pricing import PriceTable
-from bot.ingest.service import IngestConfig, Writer, ingest, validate_batch
+from bot.ingest.service import IngestConfig, Writer, ingest, to_rows, validate_batch
 from storage.engine import Database
 from tests.ingest.factory import NOW, event
 
@@ -32,6 +33,12 @@ def test_each_required_field_missing_is_named(field: str) -> None:
         ({"labels": {"team": 3}}, "events[0].labels.team"),
         ({"prompt": {"messages": [{"role": "user"}]}}, "events[0].prompt.messages[0].content"),
         ({"context": [{"text": "no id"}]}, "events[0].context[0].doc_id"),
+        (
+            {"prompt": {"messages": [{"role": "user", "content": "hi", "name": "x"}]}},
+            "events[0].prompt.messages[0].name",
+        ),
+        ({"prompt": "Why was I charged twice?"}, "events[0].prompt"),
+        ({"context": [{"doc_id": "kb-1"}] * 201}, "events[0].context"),
         ({"client_ip": "not-an-ip"}, "events[0].client_ip"),
         ({"cost_usd": -0.5}, "events[0].cost_usd"),
         ({"misspelt_field": 1}, "events[0].misspelt_field"),
@@ -64,6 +71,34 @@ def test_bad_timestamps(value: object, fragment: str) -> None:
 def test_timestamp_offsets_are_normalised_to_utc() -> None:
     good, _ = validate_batch([event(timestamp="2026-11-26T13:00:00+02:00")], writer=ANYONE, now=NOW)
     assert good[0][0].timestamp.isoformat() == "2026-11-26T11:00:00+00:00"
+
+
+def test_one_bad_event_leaves_the_others_as_they_validate_alone() -> None:
+    # A clean batch is validated in one call; a batch with an error in it event by event.
+    events = [event(), event(intent="account"), event(latency_ms=None), event(tenant="globex")]
+    clean, clean_result = validate_batch(events, writer=ANYONE, now=NOW)
+    mixed, mixed_result = validate_batch([*events[:2], event(model=""), *events[2:]], writer=ANYONE, now=NOW)
+    assert clean_result.errors == []
+    assert [(e.index, e.field) for e in mixed_result.errors] == [(2, "events[2].model")]
+    assert [(e.model_dump(), raw) for e, raw in mixed] == [(e.model_dump(), raw) for e, raw in clean]
+    assert [raw for _, raw in clean] == events
+
+
+def test_a_batch_can_be_any_sequence() -> None:
+    good, result = validate_batch((event(), event()), writer=ANYONE, now=NOW)
+    assert len(good) == 2
+    assert result.errors == []
+
+
+def test_prompt_and_context_are_checked_then_stored_as_sent() -> None:
+    sent = event(context=[{"doc_id": " kb-1 ", "text": "Upgrades are prorated."}])
+    [(validated, raw)] = validate_batch([sent], writer=ANYONE, now=NOW)[0]
+    assert validated.prompt == sent["prompt"]
+    assert validated.context == sent["context"]
+    cfg = IngestConfig(prices=PriceTable.load(), secret_key=b"k")
+    _, body = to_rows(validated, raw, cfg, writer=ANYONE, received_ms=0)
+    assert orjson.loads(body["prompt"]) == sent["prompt"]
+    assert orjson.loads(body["context"]) == sent["context"]
 
 
 def test_cached_tokens_cannot_exceed_input() -> None:

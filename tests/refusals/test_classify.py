@@ -292,3 +292,83 @@ def test_any_text_gets_a_verdict_with_a_known_rule_shape(text: str) -> None:
     verdict = text_only(text)
     assert re.fullmatch(r"none|(pattern|partial):[a-z_0-9]+", verdict.rule)
     assert verdict.refused == verdict.rule.startswith("pattern:")
+
+
+def _decline_sentence_by_sentence(patterns: RefusalPatterns, text: str) -> re.Match[str] | None:
+    # The rule as documented, one sentence start at a time: what the single scan in find_decline
+    # (which only stops at sentences whose first word has patterns) must agree with.
+    low = classify_module._lower_opening(text)
+    tried = -1
+    for start in classify_module._sentence_starts(low):
+        head = classify_module._FIRST_WORD.match(low, start)
+        if head.start(1) == tried:
+            continue
+        tried = head.start(1)
+        regex = patterns._regex_for(head.group(1))
+        if regex is None or (start and low[start - 1] == ":" and classify_module._reports_speech(low, start - 1)):
+            continue
+        match = regex.match(low, tried)
+        if match is not None and not classify_module._inside_quotes(low, match.start()):
+            return match
+    return None
+
+
+_SCAN_PATTERN_SETS = {
+    "default": RefusalPatterns.default(),
+    "with_extras": RefusalPatterns.from_config(extra=[r"we do not \w+", "nope"], disable=["cannot_help"]),
+    "without_cjk": RefusalPatterns.from_config(extra=[], disable=["lang_ja", "lang_zh"]),
+}
+_FRAGMENTS = st.sampled_from(
+    [
+        *[". ", ".", "\n", "\n\n", ": ", ":\n", "! ", "?", "; ", "。", "！", "？", "\t", "\r\n"],
+        *[" ", " " * 30, "* ", "> ", "# ", "_", '"', "“", "”", "e.g.", "3.5", "x", "y"],
+        *["I", "i", "It", "itself", "The", "the request", "Unfortunately,", "I'm sorry, but", "wrote:"],
+        "The customer said: ",
+        "I can't help with that",
+        "I cannot do that.",
+        "This request violates our usage policy",
+        "Nope",
+        "We do not discuss pricing",
+        "Lo siento, no puedo ayudar",
+        "抱歉，我无法帮助你完成这个请求",
+        "申し訳ありませんが、そのご依頼にはお応えできません",
+        "Here is how to reset it",
+        "İ",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=440),
+    st.sampled_from("x. \n"),
+    st.sampled_from([". ", ".\n", "\n", ": ", "。"]),
+    st.integers(min_value=0, max_value=120),
+    st.lists(_FRAGMENTS, max_size=40),
+    st.sampled_from(sorted(_SCAN_PATTERN_SETS)),
+)
+def test_sentence_scan_finds_what_trying_each_sentence_start_finds(
+    pad: int, pad_char: str, delimiter: str, gap: int, fragments: list[str], pattern_set: str
+) -> None:
+    # Padding and a run of white space move the fragments across the edge of the opening and of
+    # the window the scan reads.
+    text = pad_char * pad + delimiter + " " * gap + "".join(fragments)
+    patterns = _SCAN_PATTERN_SETS[pattern_set]
+    fast, slow = patterns.find_decline(text), _decline_sentence_by_sentence(patterns, text)
+    assert (fast and (fast.start(), fast.end(), fast.lastgroup)) == (
+        slow and (slow.start(), slow.end(), slow.lastgroup)
+    )
+
+
+def test_a_sentence_counts_when_its_delimiter_lies_inside_the_opening() -> None:
+    last_in = "x" * (OPENING_CHARS - 1) + ". "  # the delimiter is the opening's last character
+    assert text_only(last_in + REFUSAL_TEXT) == Verdict(True, "pattern:cannot_help")
+    assert text_only("x" + last_in + REFUSAL_TEXT) == Verdict(False, "none")
+
+
+def test_sentence_scan_reads_a_first_word_past_its_window_whole() -> None:
+    # The sentence starts inside the opening, but white space carries its first word past the
+    # part of the text the scan reads: the word is read again in full, as the rule says.
+    opening = "x" * (OPENING_CHARS - 10) + ".\n" + " " * 100
+    assert text_only(opening + REFUSAL_TEXT) == Verdict(True, "pattern:cannot_help")
+    assert text_only(opening + "Italy is lovely in May.") == Verdict(False, "none")
