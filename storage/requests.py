@@ -7,7 +7,7 @@ from functools import cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -49,11 +49,15 @@ def _insert_sqlite(conn: Connection, rows: Sequence[dict[str, Any]]) -> dict[tup
     # a plain executemany with explicit ids is safe, and several times cheaper
     # than a multi-row INSERT ... RETURNING. Should the lock ever be missing, a
     # duplicate fails on the unique constraint instead of counting twice.
-    names = sorted({r["request_id"] for r in rows})
+    names = tuple({r["request_id"] for r in rows})
+    # Plain SQL: building this query with SQLAlchemy for every batch cost more than running it.
+    marks = ",".join("?" * len(names))
     existing = set(
-        conn.execute(select(REQUESTS.c.tenant, REQUESTS.c.request_id).where(REQUESTS.c.request_id.in_(names))).all()
+        map(
+            tuple, conn.exec_driver_sql(f"SELECT tenant, request_id FROM requests WHERE request_id IN ({marks})", names)
+        )
     )
-    next_id = conn.execute(select(func.coalesce(func.max(REQUESTS.c.id), 0))).scalar_one() + 1
+    next_id = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM requests").scalar_one() + 1
     new: list[tuple[Any, ...]] = []
     ids: dict[tuple[str, str], int] = {}
     for r in rows:
