@@ -166,7 +166,8 @@ def raw_executemany(events: list[dict], folder: Path) -> float:
     text = sqlite3.connect(index.path, isolation_level=None, check_same_thread=False)
     text.execute("PRAGMA journal_mode=WAL")
     text.execute("PRAGMA synchronous=NORMAL")
-    answers = [(b[BODY_COLUMNS.index("id")], b[BODY_COLUMNS.index("response")]) for _, bodies in batches for b in bodies]
+    id_at, response_at = BODY_COLUMNS.index("id"), BODY_COLUMNS.index("response")
+    answers = [(b[id_at], b[response_at]) for _, bodies in batches for b in bodies]
     fts_batches = [answers[i : i + INDEX_BATCH] for i in range(0, len(answers), INDEX_BATCH)]
     req_sql = f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})"
     body_sql = f"INSERT INTO request_bodies ({', '.join(BODY_COLUMNS)}) VALUES ({', '.join('?' * len(BODY_COLUMNS))})"
