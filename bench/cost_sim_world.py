@@ -206,7 +206,7 @@ def write_world(
 def _upsert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> int:
     rows.sort(key=lambda r: (r["bucket"], *(r[d] for d in COHORT_DIMENSIONS)))
     for i in range(0, len(rows), 5000):
-        rollups.upsert(conn, table, rows[i : i + 5000])
+        rollups.upsert(conn, table, [tuple(r[c] for c in rollups.UPSERT_COLUMNS) for r in rows[i : i + 5000]])
     return len(rows)
 
 
@@ -236,11 +236,17 @@ def inject(
             e["input_tokens"] += math.ceil(3 * c * 1_000_000 / price.input)
         return events
     if cause == "model_upgrade":
-        for e in events:
+        # Calls move to the pricier model until the minute's extra spend reaches 3x its base, as the
+        # other causes add calls until theirs does: 4x every minute, not only on average (a coin
+        # flip per call left a quiet night-time minute with one upgraded call where five were due).
+        extra_spend = 0.0
+        for e in rng.sample(events, len(events)):
+            if extra_spend >= target:
+                break
             served = UPGRADES[e["model"]]
-            ratio = event_cost(prices, {**e, "model": served}) / max(event_cost(prices, e), 1e-12)
-            if rng.random() < 3 / (ratio - 1):
-                e.update(model=served, provider="openai" if served.startswith("gpt") else "anthropic")
+            before = event_cost(prices, e)
+            e.update(model=served, provider="openai" if served.startswith("gpt") else "anthropic")
+            extra_spend += event_cost(prices, e) - before
         return events
     extra: list[dict[str, Any]] = []
     spent = 0.0

@@ -172,15 +172,15 @@ def list_spend(
 
 def list_hourly_spend(
     *, session: Session, start: int, end: int, dimensions: Sequence[str]
-) -> list[tuple[int, tuple[str, ...], float]]:
-    """(hour, values of ``dimensions``, spend) rows from hourly rollups: the seasonal baseline's input."""
+) -> list[tuple[int, tuple[str, ...], float, int]]:
+    """(hour, values of ``dimensions``, spend, requests) rows from hourly rollups: the seasonal baseline's input."""
     dims = [HOUR.c[d] for d in dimensions]
     stmt = (
-        select(HOUR.c.bucket, *dims, func.sum(HOUR.c.cost_usd))
+        select(HOUR.c.bucket, *dims, func.sum(HOUR.c.cost_usd), func.sum(HOUR.c.requests))
         .where(and_(*_conds(HOUR, start, end, None)))
         .group_by(HOUR.c.bucket, *dims)
     )
-    return [(int(row[0]), tuple(row[1:-1]), float(row[-1] or 0)) for row in session.execute(stmt)]
+    return [(int(row[0]), tuple(row[1:-2]), float(row[-2] or 0), int(row[-1] or 0)) for row in session.execute(stmt)]
 
 
 def list_cohort_spend(

@@ -140,7 +140,7 @@ class ProfileSet:
     """Seasonal profiles of all traffic, of each dimension value, and (on demand) of any budget's cohort."""
 
     dims: list[str]
-    rows: list[tuple[int, tuple[str, ...], float]]
+    rows: list[tuple[int, tuple[str, ...], float, int]]
     start: int
     end: int
     cache: dict[tuple[tuple[str, str], ...], Profile] = field(default_factory=dict)
@@ -151,18 +151,19 @@ class ProfileSet:
             if any(k not in self.dims for k in cohort):
                 return None
             tests = [(self.dims.index(k), v) for k, v in cohort.items()]
-            hourly = [(b, c) for b, vals, c in self.rows if all(vals[i] == v for i, v in tests)]
+            hourly = [(b, c, n) for b, vals, c, n in self.rows if all(vals[i] == v for i, v in tests)]
             self.cache[key] = build_profile(hourly, history_start=self.start, history_end=self.end)
         return self.cache[key]
 
     def prime(self) -> None:
         """Build the single-dimension profiles in one pass over the rows."""
-        per: dict[tuple[int, str], list[tuple[int, float]]] = defaultdict(list)
-        total: list[tuple[int, float]] = []
-        for bucket, vals, cost in self.rows:
-            total.append((bucket, cost))
+        per: dict[tuple[int, str], list[tuple[int, float, int]]] = defaultdict(list)
+        total: list[tuple[int, float, int]] = []
+        for bucket, vals, cost, n in self.rows:
+            row = (bucket, cost, n)
+            total.append(row)
             for i, v in enumerate(vals):
-                per[(i, v)].append((bucket, cost))
+                per[(i, v)].append(row)
         self.cache[_key({})] = build_profile(total, history_start=self.start, history_end=self.end)
         for (i, v), hourly in per.items():
             key = _key({self.dims[i]: v})

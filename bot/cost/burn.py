@@ -50,10 +50,18 @@ def thresholds_from(cfg: CostConfig) -> Thresholds:
 
 @dataclass(frozen=True)
 class Profile:
-    """Expected spend per hour of the UTC day (24 values, USD per hour) and how many days it rests on."""
+    """Expected spend per hour of the UTC day (24 values, USD per hour), how many days it rests on, and its noise.
+
+    ``cost_per_request`` is the cohort's mean cost of a request; ``noise_unit`` the spend-weighted one
+    (sum of cost squared per request over sum of cost, i.e. E[c^2]/E[c]), the unit in which its spend
+    varies like a Poisson count; ``level_sd`` how far a whole day's spend strays from the usual (relative).
+    """
 
     hourly: tuple[float, ...]
     days: int
+    cost_per_request: float = 0.0
+    noise_unit: float = 0.0
+    level_sd: float = 0.0
 
     def expected(self, start: int, end: int) -> float:
         """Expected spend over [start, end) epoch seconds, integrating the hour-of-day pace."""
@@ -78,18 +86,28 @@ class Profile:
 
 EMPTY = Profile(tuple([0.0] * 24), 0)
 YOUNG_DAYS = 3
+LEVEL_SD_YOUNG = 0.25
+"""A day's level is this uncertain (relative) while under YOUNG_DAYS days of history say otherwise."""
+LEVEL_SD_RANGE = (0.05, 0.5)
 
 
-def build_profile(hourly: Iterable[tuple[int, float]], *, history_start: int, history_end: int) -> Profile:
+def build_profile(hourly: Iterable[tuple[int, float, int]], *, history_start: int, history_end: int) -> Profile:
     """Median spend per hour of day across the days since the cohort first appeared in [start, end).
 
-    The median keeps a past incident from raising the baseline; days before the cohort's
-    first hour are left out so a new cohort is not diluted by days it did not exist.
+    ``hourly`` holds (hour, spend, requests) rows, finer than the cohort where possible (per model,
+    intent...): the noise unit is estimated from them. The median keeps a past incident from
+    raising the baseline; days before the cohort's first hour are left out so a new cohort is not
+    diluted by days it did not exist.
     """
     by_hour: dict[int, float] = {}
-    for bucket, cost in hourly:
+    spend = requests = squares = 0.0
+    for bucket, cost, n in hourly:
         if history_start <= bucket < history_end:
             by_hour[bucket] = by_hour.get(bucket, 0.0) + cost
+            spend += cost
+            requests += n
+            if n > 0:
+                squares += cost * cost / n
     if not by_hour:
         return EMPTY
     first_day = min(by_hour) // 86400 * 86400
@@ -104,7 +122,29 @@ def build_profile(hourly: Iterable[tuple[int, float]], *, history_start: int, hi
         for h in range(24):
             stamps = [day + (h + d) * 3600 for d in spread]
             values[h] += [by_hour.get(ts, 0.0) for ts in stamps if first_day <= ts < history_end]
-    return Profile(tuple(median(values[h]) for h in range(24)), len(days))
+    return Profile(
+        tuple(median(values[h]) for h in range(24)),
+        len(days),
+        cost_per_request=spend / requests if requests else 0.0,
+        noise_unit=squares / spend if spend > 0 else 0.0,
+        level_sd=_level_sd([sum(by_hour.get(d + h * 3600, 0.0) for h in range(24)) for d in days]),
+    )
+
+
+def _level_sd(daily: list[float]) -> float:
+    """Robust relative spread of daily spend around its median (1.4826 MAD of the log), within LEVEL_SD_RANGE.
+
+    A tenant's busier or quieter day moves every hour of it: the hour's median says nothing of that,
+    so a test of one window's excess must allow for it on top of the counting noise.
+    """
+    lo, hi = LEVEL_SD_RANGE
+    if len(daily) < YOUNG_DAYS:
+        return LEVEL_SD_YOUNG
+    mid = median(daily)
+    if mid <= 0:
+        return hi
+    spread = 1.4826 * median(abs(math.log(max(d, mid * 1e-3) / mid)) for d in daily)
+    return min(hi, max(lo, spread))
 
 
 @dataclass(frozen=True)
@@ -139,30 +179,56 @@ def verdict(
     return None
 
 
-def volume_ok(long: WindowSpend, *, total_expected: float, t: Thresholds, requests: int | None = None) -> bool:
-    """The minimum-volume guard: a cohort must carry enough requests and a real share of spend to alarm.
+def volume_ok(
+    long: WindowSpend,
+    *,
+    total_expected: float,
+    t: Thresholds,
+    requests: int | None = None,
+    cost_per_request: float = 0.0,
+) -> bool:
+    """The minimum-volume guard: a cohort must carry enough volume and a real share of spend to alarm.
 
-    ``requests`` may be counted over a longer window than ``long`` (the detector uses the ticket's short
-    window, 30 min): a cost regression adds tokens, not calls, and must not hide behind a call count.
+    Volume is counted in requests or in requests' worth of spend at the cohort's usual
+    ``cost_per_request``, whichever is more: a model upgrade or a prompt regression adds cost, not
+    calls, and a new pricey model's few calls must not hide behind a call count. ``requests`` may be
+    counted over a longer window than ``long`` (the detector uses the ticket's short window, 30 min).
     """
-    count = long.requests if requests is None else max(requests, long.requests)
+    count = float(long.requests if requests is None else max(requests, long.requests))
+    if cost_per_request > 0:
+        count = max(count, long.actual / cost_per_request)
     return count >= t.min_requests and long.actual >= t.min_share * total_expected * t.page.burn
 
 
-PAGE_Z = 4.0
-"""How many standard deviations of counting noise a page's excess spend must clear."""
+PAGE_Z = 5.0
+"""Standard deviations of noise a page's excess must clear, counted after a square-root transform.
+
+A month holds some 43,000 runs over a few dozen cohorts, on the order of a hundred thousand
+independent 15-minute looks: at 5 (one-sided p about 3e-7, per window tested) a clean month
+expects well under one false page, where 4 (3e-5) expects several.
+"""
 
 
-def significant(w: WindowSpend, z: float = PAGE_Z) -> bool:
-    """Whether the excess over expected is more than counting noise: few, pricey calls swing a small cohort.
+def excess_z(w: WindowSpend, *, noise_unit: float, level_sd: float) -> float:
+    """How many standard deviations of noise the window's spend lies above expected (negative below).
 
-    Spend over a window is about a Poisson count of calls times their mean cost ``c``, so its noise
-    around the expected spend ``E`` is about sqrt(E * c).
+    Spend is a Poisson count of calls times their cost, so in units of ``noise_unit`` (E[c^2]/E[c]
+    under normal traffic) it varies like a Poisson count, and the day's level adds a relative spread
+    ``level_sd`` to the expected: Var = lam + (level_sd * lam)^2. The square root makes a Poisson
+    count's skewed upper tail near normal (Anscombe), so small cohorts at night, whose few calls
+    swing their spend most, are held to the same odds as large ones.
     """
-    if w.requests <= 0 or w.expected <= 0:
-        return w.actual > 0
-    mean_cost = w.actual / w.requests
-    return w.actual - w.expected >= z * math.sqrt(w.expected * mean_cost)
+    if w.expected <= 0:
+        return math.inf if w.actual > 0 else 0.0
+    if noise_unit <= 0:
+        noise_unit = w.actual / w.requests if w.requests > 0 else w.expected
+    x, lam = w.actual / noise_unit, w.expected / noise_unit
+    return (math.sqrt(x) - math.sqrt(lam)) / (0.5 * math.sqrt(1.0 + level_sd * level_sd * lam))
+
+
+def significant(windows: Iterable[WindowSpend], *, noise_unit: float, level_sd: float, z: float = PAGE_Z) -> bool:
+    """Whether a burn is more than noise in any of its windows: the short one holds a fresh burn undiluted."""
+    return any(excess_z(w, noise_unit=noise_unit, level_sd=level_sd) >= z for w in windows)
 
 
 @dataclass(frozen=True)

@@ -111,8 +111,12 @@ def evaluate(
             period_end=p_end,
             budget=budget.usd,
         )
-        ok = max(windows["page_long"].requests, windows["ticket_short"].requests) >= t.min_requests
-        level = verdict(windows, t, volume_ok=ok, breaks_budget=proj.breaks)
+        # Volume in requests or their worth of spend, as for any cohort (a budget has no share to hold).
+        volume = max(windows["page_long"].requests, windows["ticket_short"].requests)
+        worth = (profile if profile.cost_per_request > 0 else total_profile).cost_per_request
+        if worth > 0:
+            volume = max(volume, int(windows["page_long"].actual / worth))
+        level = verdict(windows, t, volume_ok=volume >= t.min_requests, breaks_budget=proj.breaks)
         out.append(Evaluation(budget.cohort, budget, windows, level, proj, budget))
     if total_profile.days < MIN_HISTORY_DAYS:
         return out  # one day is one sample per hour, not a pace: until then only budgets can alarm
@@ -130,11 +134,14 @@ def evaluate(
                 return WindowSpend(snap.actual(name, cohort), expected, snap.requests(name, cohort))
 
             long = spend("page_long")
+            # A cohort new to the history (a key, a model) is measured in all traffic's units.
+            known = profile if profile.cost_per_request > 0 else total_profile
             ok = volume_ok(
                 long,
                 total_expected=total_expected["page_long"],
                 t=t,
                 requests=snap.requests("ticket_short", cohort),
+                cost_per_request=known.cost_per_request,
             )
             if not ok:
                 continue  # the guard first: most cohorts stop here, before their other windows are computed
@@ -158,7 +165,13 @@ def evaluate(
                     budget=container.usd,
                 )
             level = verdict(windows, t, volume_ok=ok, breaks_budget=proj.breaks if proj else None)
-            if level == "page" and not significant(long):
+            # The floor of expected spend follows all traffic: its level spreads like all traffic's.
+            floored = profile.expected(*bounds["page_long"]) < long.expected
+            noise = {
+                "noise_unit": known.noise_unit,
+                "level_sd": (total_profile if floored else profile).level_sd,
+            }
+            if level == "page" and not significant((long, windows["page_short"]), **noise):
                 continue  # a small cohort's counting noise, not a burn: the next minute looks again
             out.append(Evaluation(cohort, None, windows, level, proj, container))
     return out

@@ -45,7 +45,12 @@ def write_minutes(services: Services, minutes: list[dict[str, Any]]) -> None:
         conn = session.connection()
         rows = [by_key[k] for k in sorted(by_key)]
         for i in range(0, len(rows), 2000):
-            rollups.upsert(conn, rollups.MINUTE, rows[i : i + 2000])
+            rollups.upsert(conn, rollups.MINUTE, [_values(r) for r in rows[i : i + 2000]])
         hrows = [hours[k] for k in sorted(hours)]
         for i in range(0, len(hrows), 2000):
-            rollups.upsert(conn, rollups.HOUR, hrows[i : i + 2000])
+            rollups.upsert(conn, rollups.HOUR, [_values(r) for r in hrows[i : i + 2000]])
+
+
+def _values(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A row as ``rollups.upsert`` takes it: its values in ``UPSERT_COLUMNS`` order."""
+    return tuple(row[c] for c in rollups.UPSERT_COLUMNS)
