@@ -20,8 +20,8 @@ from bot import metrics, retention
 from bot.config import Settings
 from bot.errors import ApiError
 from bot.flags import ofrep as flags_ofrep
-from bot.ingest.indexer import TextIndexer
 from bot.ingest import views as ingest_views
+from bot.ingest.indexer import TextIndexer
 from bot.scheduler import Job, Leadership, build_scheduler
 from bot.services import Services, build_services
 from bot.slack import home

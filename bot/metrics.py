@@ -15,9 +15,7 @@ INGEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
     registry=REGISTRY,
 )
-TEXT_INDEXED = Counter(
-    "afterlaunch_text_indexed_total", "Answers added to the SQLite text index", registry=REGISTRY
-)
+TEXT_INDEXED = Counter("afterlaunch_text_indexed_total", "Answers added to the SQLite text index", registry=REGISTRY)
 HTTP_ERRORS = Counter("afterlaunch_http_errors_total", "API requests refused, by code", ["code"], registry=REGISTRY)
 JOB_RUNS = Counter(
     "afterlaunch_job_runs_total",
