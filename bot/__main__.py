@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gc
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,11 +21,7 @@ def _settings(**overrides: object) -> Settings:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    import os
-
-    # Provider admin keys may come from the environment rather than the settings.
-    extra = [os.environ.get(name, "") for name in ("OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY")]
-    return settings.secret_values() + [v for v in extra if v]
+    return logs.secrets_of(settings)
 
 
 @click.group()
@@ -37,16 +33,44 @@ def cli() -> None:
 @click.option("--host", default=None, help="interface to listen on (default 127.0.0.1)")
 @click.option("--port", default=None, type=int, help="port (default 3000)")
 @click.option("--socket-mode", is_flag=True, help="receive Slack over Socket Mode (needs SLACK_APP_TOKEN)")
-def serve(host: str | None, port: int | None, socket_mode: bool) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    type=click.IntRange(1, 64),
+    show_default=True,
+    help="server processes sharing the port (one per core for heavy event ingestion)",
+)
+def serve(host: str | None, port: int | None, socket_mode: bool, workers: int) -> None:
     """Run the HTTP service: event API, Slack endpoints, webhooks, scheduler."""
     import uvicorn
 
-    from bot.app import create_app
+    from bot.app import create_app, tune_interpreter
+    from bot.services import build_services
 
     settings = _settings(host=host, port=port)
     logs.configure(settings.log_level, _secrets(settings))
     if socket_mode and (settings.slack_app_token is None or settings.slack_bot_token is None):
         raise click.ClickException("--socket-mode needs SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN")
+    if socket_mode and workers > 1:
+        raise click.ClickException("--socket-mode holds one Slack connection: run it with --workers 1")
+    if workers > 1:
+        # Every process builds its own service from the same environment; the file
+        # and advisory locks elect one of them to run the scheduler and send cards.
+        try:
+            build_services(settings).close()  # migrate once, and report a bad setting here
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration error: {exc}") from None
+        os.environ["AFTERLAUNCH_HOST"], os.environ["AFTERLAUNCH_PORT"] = settings.host, str(settings.port)
+        uvicorn.run(
+            "bot.app:app_from_env",
+            factory=True,
+            workers=workers,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+        )
+        return
     try:
         app = create_app(settings)
     except ConfigError as exc:
@@ -55,15 +79,7 @@ def serve(host: str | None, port: int | None, socket_mode: bool) -> None:
         from bot.slack.socket import start_socket_mode
 
         start_socket_mode(app.state.services)
-    # Long-lived objects (settings, engines, compiled statements) are moved out of
-    # the collector's sight and young collections made rarer: the event API
-    # allocates many short-lived objects per batch, and full collections over a
-    # growing heap otherwise cost more than validation itself.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    # Short requests (Slack acks) should not wait behind long ones holding the GIL.
-    sys.setswitchinterval(0.001)
+    tune_interpreter()
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
 
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 TOKEN_PATTERNS = [
     re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
@@ -39,6 +44,12 @@ class RedactingFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
         return True
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret a log line must never show: the settings' own and provider admin keys from the env."""
+    extra = [os.environ.get(name, "") for name in ("OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY")]
+    return settings.secret_values() + [v for v in extra if v]
 
 
 def configure(level: str, secrets: Iterable[str] = ()) -> RedactingFilter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from storage.histogram import merge_encoded
 from storage.textindex import TextIndex, text_index_path
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITER_AUTOCHECKPOINT_PAGES = 16_000
+"""About 64 MB of WAL before a writer checkpoints by itself (SQLite's default is 1,000 pages)."""
 
 
 def is_sqlite(url: str) -> bool:
@@ -53,6 +56,12 @@ def _sqlite_engine(url: str, *, immediate: bool, text_index: TextIndex | None = 
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA cache_size=-65536")
+        if immediate:
+            # A writer that crosses the limit copies the WAL back into the database inside
+            # its own commit, holding the one write lock. The text indexer checkpoints in the
+            # background every second (``TextIndex.checkpoint``); this is the safety net for
+            # processes without one.
+            cur.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
         cur.close()
         dbapi_conn.create_function("hist_merge", 2, merge_encoded, deterministic=True)
         if text_index is not None:
@@ -80,7 +89,10 @@ class Database:
     write_engine: Engine
     text_index: TextIndex | None = None
     """SQLite only: the answers' text index in its own file (see ``storage.textindex``)."""
+    writer_lock_path: Path | None = None
+    """SQLite only: a file whose lock the writers of every process on this database queue on."""
     _writer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _writer_file: Any = field(default=None, repr=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,10 +104,11 @@ class Database:
     @contextlib.contextmanager
     def write_session(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on any error."""
-        # SQLite has one writer at a time. Queueing this process's writers on a
-        # lock wakes the next one the moment the previous commits, where
-        # SQLite's busy handler would sleep in steps of up to 100 ms.
-        lock = self._writer_lock if self.is_sqlite else contextlib.nullcontext()
+        # SQLite has one writer at a time. Queueing writers on a lock wakes the
+        # next one the moment the previous commits, where SQLite's busy handler
+        # would sleep in steps of up to 100 ms: a thread lock within a process,
+        # and a file lock between the processes of ``serve --workers``.
+        lock = self._sqlite_writer() if self.is_sqlite else contextlib.nullcontext()
         with lock, Session(self.write_engine, expire_on_commit=False) as session:
             try:
                 yield session
@@ -103,6 +116,20 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextlib.contextmanager
+    def _sqlite_writer(self) -> Iterator[None]:
+        with self._writer_lock:
+            if self.writer_lock_path is None:
+                yield
+                return
+            if self._writer_file is None:
+                self._writer_file = self.writer_lock_path.open("a")
+            fcntl.flock(self._writer_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._writer_file, fcntl.LOCK_UN)
 
     def searchable(self) -> None:
         """Index whatever is stored but not yet in the SQLite text index, so a search sees every write.
@@ -116,6 +143,9 @@ class Database:
     def dispose(self) -> None:
         if self.text_index is not None:
             self.text_index.close()
+        if self._writer_file is not None:
+            self._writer_file.close()
+            self._writer_file = None
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()
@@ -126,10 +156,11 @@ def connect(url: str, *, pool_size: int = 10) -> Database:
     url = normalise_url(url)
     if is_sqlite(url):
         database = make_url(url).database
-        text_index = None
+        text_index = lock_path = None
         if database and database != ":memory:":
             text_index = TextIndex(text_index_path(database), Path(database))
             text_index.create()
+            lock_path = Path(database + ".writer.lock")
         return Database(
             url=url,
             # Only readers attach the text index: a write transaction (BEGIN IMMEDIATE)
@@ -137,6 +168,7 @@ def connect(url: str, *, pool_size: int = 10) -> Database:
             engine=_sqlite_engine(url, immediate=False, text_index=text_index),
             write_engine=_sqlite_engine(url, immediate=True),
             text_index=text_index,
+            writer_lock_path=lock_path,
         )
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     return Database(url=url, engine=engine, write_engine=engine)

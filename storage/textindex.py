@@ -133,6 +133,16 @@ class TextIndex:
                 break
         return done
 
+    def checkpoint(self) -> None:
+        """Copy both files' WAL back into them (PASSIVE: never waits for, or blocks, a writer or reader).
+
+        Writers of the main file leave checkpoints to this, so that copying pages does not
+        happen inside ingestion's commit while it holds the write lock.
+        """
+        with self._connections() as (main, text):
+            main.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            text.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
     def forget(self, rows: Sequence[tuple[int, str | None]]) -> int:
         """Take purged answers out of the index; ``rows`` are (id, the text it was indexed with)."""
         with self._connections() as (_, text):

@@ -53,13 +53,16 @@ class BackgroundServer:
         self.stop()
 
 
-def start_service_process(settings_env: dict[str, str], port: int, timeout: float = 60.0) -> subprocess.Popen:
+def start_service_process(
+    settings_env: dict[str, str], port: int, timeout: float = 60.0, *, workers: int = 1
+) -> subprocess.Popen:
     """``afterlaunch serve`` in a process of its own, configured only by ``settings_env`` (the
     caller's own Slack and afterlaunch variables are left out); returns once /healthz answers.
     Benchmarks use it so the service does not share an interpreter with its load."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AFTERLAUNCH_", "DATABASE_URL"))}
     env.update(settings_env)
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port)], env=env)
+    command = [sys.executable, "-m", "bot", "serve", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

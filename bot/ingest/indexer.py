@@ -1,5 +1,8 @@
 """The text indexer: follows ingestion and indexes new answers for /triage, on its own core.
 
+It also checkpoints the SQLite write-ahead logs every second, so that ingestion's commits
+never do that copying while they hold the write lock.
+
 Runs in every serving process on SQLite (the text index file's write lock makes concurrent
 indexers take turns, and its progress row makes them share the work); on PostgreSQL the
 server maintains its own index and there is nothing to run.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from bot import metrics
 from bot.services import Services
@@ -20,6 +24,9 @@ IDLE_WAIT_S = 1.0
 """How long an idle indexer sleeps when nobody wakes it (ingest does, after each stored batch)."""
 
 ERROR_BACKOFF_S = 5.0
+
+CHECKPOINT_EVERY_S = 1.0
+"""How often the WAL files are copied back, off the writers' path (see ``TextIndex.checkpoint``)."""
 
 GATHER_S = 0.2
 """After a partial batch, wait this long so the next transaction indexes more answers at once
@@ -50,10 +57,14 @@ class TextIndexer:
         index = self.services.db.text_index
         assert index is not None
         wake = self.services.wake_text_index
+        checkpointed = time.monotonic()
         while not self._stop.is_set():
             wake.clear()
             try:
                 n = index.index_batch()
+                if time.monotonic() - checkpointed >= CHECKPOINT_EVERY_S:
+                    index.checkpoint()
+                    checkpointed = time.monotonic()
             except Exception:
                 log.exception("text indexing failed; retrying in %.0f s", ERROR_BACKOFF_S)
                 self._stop.wait(ERROR_BACKOFF_S)
