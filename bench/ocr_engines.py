@@ -157,9 +157,12 @@ def unscale(lines: list[OcrLine], scale: float) -> list[OcrLine]:
     return [OcrLine(x.text, tuple(round(v / scale) for v in x.box), x.score) for x in lines]  # type: ignore[misc]
 
 
-def rapid_reader(threads: int, det: dict[str, object], invert: bool, upscale: int) -> Reader:
+def rapid_reader(
+    threads: int, det: dict[str, object], invert: bool, upscale: int, rec: dict[str, object] | None = None
+) -> Reader:
     """A RapidOCR configuration under test, built by the bot's own load_engine (bundled models only)."""
-    engine = ocr.load_engine(threads=threads, overrides={f"Det.{key}": value for key, value in det.items()})
+    overrides = {f"Det.{key}": value for key, value in det.items()} | (rec or {})
+    engine = ocr.load_engine(threads=threads, overrides=overrides)
 
     def read(image: Image.Image) -> list[OcrLine]:
         prepared, scale = prepare(image, invert, upscale)
@@ -228,13 +231,21 @@ def main() -> None:
     print(f"{len(cases)} images, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     default_det = {"limit_type": "min", "limit_side_len": 736}
     max960 = {"limit_type": "max", "limit_side_len": 960}
-    # max960 with 2 threads, no inversion, no upscaling is what bot/triage/ocr.py ships.
+    # max960 with 1 thread, no inversion, no upscaling is what bot/triage/ocr.py ships, with its
+    # recognizer settings (one line per run, no minimum width, memory arena); "-batch6" puts back
+    # RapidOCR's own (six lines per run padded to at least 320 px, no arena), which the rows above use.
+    batch6 = {
+        "Rec.rec_batch_num": 6,
+        "Rec.rec_img_shape": [3, 48, 320],
+        "EngineConfig.onnxruntime.enable_cpu_mem_arena": False,
+    }
     configs: dict[str, Callable[[], Reader]] = {
-        "rapidocr-default-2t": lambda: rapid_reader(2, default_det, invert=False, upscale=0),
-        "rapidocr-default-invert-2t": lambda: rapid_reader(2, default_det, invert=True, upscale=0),
-        "rapidocr-max960-2t": lambda: rapid_reader(2, max960, invert=False, upscale=0),
-        "rapidocr-max960-invert-2t": lambda: rapid_reader(2, max960, invert=True, upscale=0),
-        "rapidocr-max960-invert-up600-2t": lambda: rapid_reader(2, max960, invert=True, upscale=600),
+        "rapidocr-default-2t": lambda: rapid_reader(2, default_det, invert=False, upscale=0, rec=batch6),
+        "rapidocr-default-invert-2t": lambda: rapid_reader(2, default_det, invert=True, upscale=0, rec=batch6),
+        "rapidocr-max960-2t": lambda: rapid_reader(2, max960, invert=False, upscale=0, rec=batch6),
+        "rapidocr-max960-invert-2t": lambda: rapid_reader(2, max960, invert=True, upscale=0, rec=batch6),
+        "rapidocr-max960-invert-up600-2t": lambda: rapid_reader(2, max960, invert=True, upscale=600, rec=batch6),
+        "rapidocr-max960-1t-batch6": lambda: rapid_reader(1, max960, invert=False, upscale=0, rec=batch6),
         "rapidocr-max960-1t": lambda: rapid_reader(1, max960, invert=False, upscale=0),
         "tesseract-raw": lambda: tesseract_reader(invert=False, upscale=0),
         "tesseract-invert-up1000": lambda: tesseract_reader(invert=True, upscale=1000),

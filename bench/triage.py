@@ -1,6 +1,6 @@
 """Screenshot triage end to end: rendered screenshots of logged answers, read by OCR and matched in the database.
 
-    python bench/triage.py [--n 100000] [--shots 200] [--seed 3]
+    python bench/triage.py [--n 100000] [--shots 200] [--seed 3] [--out bench/out]
 
 Builds (once, cached in bench/out/) a SQLite corpus of ``--n`` logged requests whose answers come from
 shared templates with small variations (many near-duplicates), then renders ``--shots`` screenshots of
@@ -98,12 +98,12 @@ def corpus_events(n: int, seed: int) -> Any:
         yield event
 
 
-def build_corpus(n: int, seed: int) -> Services:
-    path = OUT / f"triage-{n}-{seed}.db"
+def build_corpus(n: int, seed: int, out: Path = OUT) -> Services:
+    path = out / f"triage-{n}-{seed}.db"
     fresh = not path.exists()
-    OUT.mkdir(exist_ok=True)
+    out.mkdir(exist_ok=True)
     settings = load_settings(
-        data_dir=OUT, database_url=f"sqlite:///{path}", config_file=OUT / "none.toml", scheduler=False
+        data_dir=out, database_url=f"sqlite:///{path}", config_file=out / "none.toml", scheduler=False
     )
     services = build_services(settings)
     if fresh:
@@ -179,8 +179,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000, help="logged requests in the corpus")
     parser.add_argument("--shots", type=int, default=200, help="screenshots to triage")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=OUT, help="folder the corpus is cached in")
     args = parser.parse_args()
-    services = build_corpus(args.n, args.seed)
+    services = build_corpus(args.n, args.seed, args.out)
     targets = pick_targets(services, args.shots, args.seed)
     rng = random.Random(args.seed + 2)
     from bot.triage.ocr import warm_up

@@ -16,6 +16,8 @@ from sqlmodel import Session
 from storage.models import LLMRequest, RequestBody, RollupHour
 
 _PG_TSV = "to_tsvector('simple', coalesce(b.response, ''))"
+_COMPOUND = 200
+"""Terms counted per statement: SQLite allows 500 SELECTs in one UNION ALL."""
 
 
 @dataclass(frozen=True)
@@ -69,21 +71,42 @@ def get_rows(
     return {request.id: (request, body) for request, body in session.execute(stmt) if request.id is not None}
 
 
-def count_terms(*, session: Session, terms: Iterable[str]) -> dict[str, int] | None:
-    """In how many responses each word occurs (SQLite's FTS5 vocabulary); None where the database has no such view."""
+def count_terms(*, session: Session, terms: Iterable[str], sample: int) -> dict[str, int] | None:
+    """In how many responses each word occurs: exact below ``sample``, estimated above; None where unknown.
+
+    Matching ranks words by rarity, which needs the order of common words, not their exact counts.
+    FTS5's vocabulary view walks a word's whole list (45 ms for "the" at a million rows); here each
+    word reads at most its newest ``sample`` rows and a common word's count is scaled up from how far
+    back (in row ids) they reach. A word in a recent burst therefore reads as more common than it is,
+    which only moves it down the list of phrases tried first; it is never counted below what was seen.
+    """
     wanted = sorted(set(terms))
     if session.get_bind().dialect.name != "sqlite":
         return None
-    if not wanted:
-        return {}
-    marks = ", ".join(f":t{i}" for i in range(len(wanted)))
-    rows = session.execute(
-        text(f"SELECT term, doc FROM request_fts_vocab WHERE term IN ({marks})"),
-        {f"t{i}": term for i, term in enumerate(wanted)},
-    )
     counts = dict.fromkeys(wanted, 0)
-    counts.update({term: int(doc) for term, doc in rows})
+    # Two subqueries: SQLite reads min and max off the primary key only when each is alone.
+    low, high = session.execute(text("SELECT (SELECT min(id) FROM requests), (SELECT max(id) FROM requests)")).one()
+    if high is None:
+        return counts
+    for start in range(0, len(wanted), _COMPOUND):
+        chunk = wanted[start : start + _COMPOUND]
+        sql = " UNION ALL ".join(
+            f"SELECT {i}, count(*), min(rowid) FROM (SELECT rowid FROM request_fts WHERE request_fts MATCH :t{i} "
+            "ORDER BY rowid DESC LIMIT :sample)"
+            for i in range(len(chunk))
+        )
+        params: dict[str, object] = {f"t{i}": _quoted(term) for i, term in enumerate(chunk)}
+        for i, n, oldest in session.execute(text(sql), {**params, "sample": sample}):
+            n = int(n)
+            if n >= sample and oldest is not None:
+                n = max(n, round(n * (high - low + 1) / max(1, high - int(oldest) + 1)))
+            counts[chunk[int(i)]] = n
     return counts
+
+
+def _quoted(phrase: str) -> str:
+    """An FTS5 string: words from ``hints.words`` hold no quote, so quoting makes any of them literal."""
+    return '"' + phrase.replace('"', '""') + '"'
 
 
 def _window(since_ms: int | None, until_ms: int | None) -> tuple[str, dict[str, int]]:
@@ -97,54 +120,84 @@ def _window(since_ms: int | None, until_ms: int | None) -> tuple[str, dict[str, 
     return sql, params
 
 
-def _match(session: Session, phrases: list[str], joiner: str) -> tuple[str, str, dict[str, str], str]:
-    """(FROM clause, WHERE condition, parameters, rank order) for responses holding the phrases (AND or OR)."""
+def _match(session: Session, phrases: list[str]) -> tuple[str, str, dict[str, str]]:
+    """(FROM clause, WHERE condition, parameters) for responses holding every phrase."""
     if session.get_bind().dialect.name == "sqlite":
-        query = f" {joiner} ".join(f'"{phrase}"' for phrase in phrases)
-        source = "request_fts f JOIN requests r ON r.id = f.rowid"
-        return source, "request_fts MATCH :query", {"query": query}, "f.rank"
-    op = " && " if joiner == "AND" else " || "
-    query = "(" + op.join(f"phraseto_tsquery('simple', :p{i})" for i in range(len(phrases))) + ")"
+        query = " AND ".join(_quoted(phrase) for phrase in phrases)
+        # CROSS JOIN keeps the text index first: driven from an index on requests instead, SQLite would
+        # run one text query per request row (minutes at a million rows).
+        return "request_fts f CROSS JOIN requests r ON r.id = f.rowid", "request_fts MATCH :query", {"query": query}
+    query = " && ".join(f"phraseto_tsquery('simple', :p{i})" for i in range(len(phrases)))
     params = {f"p{i}": phrase for i, phrase in enumerate(phrases)}
-    source = "request_bodies b JOIN requests r ON r.id = b.id"
-    return source, f"{_PG_TSV} @@ {query}", params, f"ts_rank({_PG_TSV}, {query}) DESC"
+    return "request_bodies b JOIN requests r ON r.id = b.id", f"{_PG_TSV} @@ ({query})", params
 
 
-def search_phrases(
+def list_phrase_rows(
     *,
     session: Session,
     phrases: list[str],
     tenants: set[str] | None,
     since_ms: int | None = None,
     until_ms: int | None = None,
-    limit: int = 200,
+    limit: int,
 ) -> list[int]:
-    """Row ids of responses containing any of the phrases, best text-index rank first (the candidate set)."""
+    """Row ids of responses holding every phrase, at most ``limit``.
+
+    No ranking: the text index hands rows over in id order and stops at the limit, so a query costs
+    at most what its rarest word costs. A caller that gets ``limit`` rows back knows the set is incomplete.
+    """
     if not phrases:
         return []
-    source, condition, params, order = _match(session, phrases, "OR")
+    source, condition, params = _match(session, phrases)
     scope, scope_params = _tenant_clause(tenants)
     window, window_params = _window(since_ms, until_ms)
-    sql = f"SELECT r.id FROM {source} WHERE {condition}{scope}{window} ORDER BY {order} LIMIT :limit"
+    sql = f"SELECT r.id FROM {source} WHERE {condition}{scope}{window} LIMIT :limit"
+    if not scope and not window and session.get_bind().dialect.name == "sqlite":
+        # Nothing to check on the request: the index alone answers (list_match_texts drops stale ids).
+        sql = f"SELECT rowid FROM request_fts WHERE {condition} LIMIT :limit"
     rows = session.execute(text(sql), {**params, **scope_params, **window_params, "limit": limit})
     return [int(row[0]) for row in rows]
 
 
-def _pattern_where(
-    session: Session,
-    *,
-    phrases: list[str],
-    prompt_version: str,
-    model: str,
-    tenants: set[str] | None,
-    since_ms: int,
-    until_ms: int,
-) -> tuple[str, dict[str, object]]:
-    source, condition, params, _ = _match(session, phrases, "AND")
-    scope, scope_params = _tenant_clause(tenants)
-    window, window_params = _window(since_ms, until_ms)
-    sql = f"FROM {source} WHERE {condition} AND r.prompt_version = :pv AND r.model = :model{scope}{window}"
-    return sql, {**params, **scope_params, **window_params, "pv": prompt_version, "model": model}
+@dataclass(frozen=True)
+class MatchText:
+    """What the fuzzy re-rank reads of a candidate: its time, answer and (when asked for) prompt JSON."""
+
+    id: int
+    ts_ms: int
+    response: str | None
+    prompt: str | None
+
+
+def list_match_texts(
+    *, session: Session, ids: Iterable[int], tenants: set[str] | None, with_prompt: bool
+) -> list[MatchText]:
+    """The answers (and prompts) of candidate rows, without loading whole requests for rows that will not be shown."""
+    wanted = sorted(set(ids))
+    columns = [LLMRequest.id, LLMRequest.ts_ms, RequestBody.response]
+    if with_prompt:
+        columns.append(RequestBody.prompt)
+    found: list[MatchText] = []
+    for start in range(0, len(wanted), 4000):
+        stmt = (
+            select(*columns)
+            .join(RequestBody, RequestBody.id == LLMRequest.id)
+            .where(LLMRequest.id.in_(wanted[start : start + 4000]), *_scope(tenants))
+        )
+        for row in session.execute(stmt):
+            found.append(MatchText(int(row[0]), int(row[1]), row[2], row[3] if with_prompt else None))
+    return found
+
+
+def list_phrases_in_row(*, session: Session, phrases: list[str], row_id: int) -> list[str]:
+    """The phrases the text index finds in one row's response (a word it tokenizes otherwise would be missing)."""
+    found = []
+    for phrase in phrases:
+        source, condition, params = _match(session, [phrase])
+        sql = f"SELECT 1 FROM {source} WHERE {condition} AND r.id = :row_id"
+        if session.execute(text(sql), {**params, "row_id": row_id}).first() is not None:
+            found.append(phrase)
+    return found
 
 
 def count_pattern(
@@ -154,24 +207,38 @@ def count_pattern(
     prompt_version: str,
     model: str,
     tenants: set[str] | None,
-    since_ms: int,
+    starts_ms: list[int],
     until_ms: int,
-) -> PatternCount:
-    """Requests in the window with this prompt version and model whose response holds every phrase."""
-    if not phrases:
-        return PatternCount(0, 0, 0)
-    where, params = _pattern_where(
-        session,
-        phrases=phrases,
-        prompt_version=prompt_version,
-        model=model,
-        tenants=tenants,
-        since_ms=since_ms,
-        until_ms=until_ms,
+) -> list[PatternCount]:
+    """Requests with this prompt version and model whose response holds every phrase, for windows ending together.
+
+    One pass over the matching rows counts every window (``starts_ms``, e.g. 24 h and 7 d ago), since the
+    cost is reading each near-duplicate once, whatever the window.
+    """
+    if not phrases or not starts_ms:
+        return [PatternCount(0, 0, 0) for _ in starts_ms]
+    source, condition, params = _match(session, phrases)
+    scope, scope_params = _tenant_clause(tenants)
+    window, window_params = _window(min(starts_ms), until_ms)
+    parts = []
+    for i in range(len(starts_ms)):
+        inside = f"r.ts_ms >= :start{i}"
+        parts.append(
+            f"sum(CASE WHEN {inside} THEN 1 ELSE 0 END), count(DISTINCT CASE WHEN {inside} THEN r.user_hash END), "
+            f"count(DISTINCT CASE WHEN {inside} THEN r.tenant END)"
+        )
+    sql = (
+        f"SELECT {', '.join(parts)} FROM {source} WHERE {condition} "
+        f"AND r.prompt_version = :pv AND r.model = :model{scope}{window}"
     )
-    sql = f"SELECT count(*), count(DISTINCT r.user_hash), count(DISTINCT r.tenant) {where}"
-    requests, users, tenant_count = session.execute(text(sql), params).one()
-    return PatternCount(int(requests), int(users), int(tenant_count))
+    values = {f"start{i}": start for i, start in enumerate(starts_ms)}
+    row = session.execute(
+        text(sql), {**params, **scope_params, **window_params, **values, "pv": prompt_version, "model": model}
+    ).one()
+    return [
+        PatternCount(int(row[3 * i] or 0), int(row[3 * i + 1] or 0), int(row[3 * i + 2] or 0))
+        for i in range(len(starts_ms))
+    ]
 
 
 def list_pattern(
@@ -188,16 +255,17 @@ def list_pattern(
     """Row ids of the newest requests sharing the pattern (for "similar requests")."""
     if not phrases:
         return []
-    where, params = _pattern_where(
-        session,
-        phrases=phrases,
-        prompt_version=prompt_version,
-        model=model,
-        tenants=tenants,
-        since_ms=since_ms,
-        until_ms=until_ms,
+    source, condition, params = _match(session, phrases)
+    scope, scope_params = _tenant_clause(tenants)
+    window, window_params = _window(since_ms, until_ms)
+    sql = (
+        f"SELECT r.id FROM {source} WHERE {condition} AND r.prompt_version = :pv AND r.model = :model{scope}{window} "
+        "ORDER BY r.ts_ms DESC LIMIT :limit"
     )
-    rows = session.execute(text(f"SELECT r.id {where} ORDER BY r.ts_ms DESC LIMIT :limit"), {**params, "limit": limit})
+    rows = session.execute(
+        text(sql),
+        {**params, **scope_params, **window_params, "pv": prompt_version, "model": model, "limit": limit},
+    )
     return [int(row[0]) for row in rows]
 
 

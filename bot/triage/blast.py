@@ -26,12 +26,15 @@ class BlastRadius:
 
 
 def pattern_phrases(session: Session, body: RequestBody | None) -> list[str]:
-    """Template phrases of the matched answer: a near-duplicate (same template, other numbers) holds all of them."""
+    """Template phrases of the matched answer: a near-duplicate (same template, other numbers) holds all of them.
+
+    Checked against the row itself, so a word the text index tokenizes differently never makes the
+    pattern match nothing, not even the answer it came from.
+    """
     if body is None or not body.response:
         return []
-    tokens = words(body.response)[:400]
-    counts = store.count_terms(session=session, terms=tokens)
-    return spread_phrases(tokens, counts)
+    phrases = spread_phrases(words(body.response)[:400], None)
+    return store.list_phrases_in_row(session=session, phrases=phrases, row_id=body.id) if phrases else []
 
 
 def blast_radius(
@@ -40,18 +43,16 @@ def blast_radius(
     """Count near-duplicates in the last 24 h and 7 d, within the tenants the caller may see."""
     phrases = pattern_phrases(session, body)
     until = int(now.timestamp() * 1000) + 1
-    windows = []
-    for label, span in WINDOWS:
-        counted = store.count_pattern(
-            session=session,
-            phrases=phrases,
-            prompt_version=request.prompt_version,
-            model=request.model,
-            tenants=tenants,
-            since_ms=until - int(span.total_seconds() * 1000),
-            until_ms=until,
-        )
-        windows.append((label, counted))
+    counts = store.count_pattern(
+        session=session,
+        phrases=phrases,
+        prompt_version=request.prompt_version,
+        model=request.model,
+        tenants=tenants,
+        starts_ms=[until - int(span.total_seconds() * 1000) for _, span in WINDOWS],
+        until_ms=until,
+    )
+    windows = [(label, counted) for (label, _), counted in zip(WINDOWS, counts, strict=True)]
     return BlastRadius(request.prompt_version, request.model, windows, phrases)
 
 

@@ -24,6 +24,8 @@ MAX_ID_VARIANTS = 20_000
 
 def strip_accents(text: str) -> str:
     """Fold diacritics away as the FTS5 unicode61 tokenizer (remove_diacritics 2) does."""
+    if text.isascii():
+        return text
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 

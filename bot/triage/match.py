@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
 import orjson
 from rapidfuzz import fuzz
@@ -17,6 +19,12 @@ from storage.models import LLMRequest, RequestBody
 CANDIDATES = 200
 """Rows re-ranked per search: 50 found only 82% of the answers text can pin down, 200 found them all (issue 5)."""
 PHRASES = 12
+TERM_SAMPLE = 200
+"""Rows read per word to rank words by rarity (exact below this, estimated above)."""
+LOOKUP_WORDS = 20_000
+"""A phrase is looked up on its own when one of its words is in fewer responses than this (a bounded cost)."""
+PHRASE_ROWS = 1000
+"""A phrase in more responses than this says little about which one was read: it only narrows."""
 CONFIDENT_SCORE = 80.0
 CONFIDENT_MARGIN = 2.0
 MIN_SCORE = 55.0
@@ -74,11 +82,11 @@ def find_by_ids(session: Session, read_ids: list[str], tenants: set[str] | None)
     return sorted(found, key=lambda c: (c.request.request_id not in read_ids, -c.request.ts_ms))
 
 
-def _last_question(body: RequestBody | None) -> str | None:
-    if body is None or not body.prompt:
+def _last_question(prompt_json: str | None) -> str | None:
+    if not prompt_json:
         return None
     try:
-        prompt = orjson.loads(body.prompt)
+        prompt = orjson.loads(prompt_json)
     except orjson.JSONDecodeError:
         return None
     messages = prompt.get("messages") if isinstance(prompt, dict) else None
@@ -94,9 +102,9 @@ class _Read:
     minute: int | None
 
 
-def score_candidate(read: _Read, request: LLMRequest, body: RequestBody | None) -> float:
+def score_candidate(read: _Read, row: store.MatchText) -> float:
     """0-100: the answer's fuzzy match (a crop matches a part), its numbers found, the question, the minute shown."""
-    response = normal(body.response or "") if body is not None else ""
+    response = normal(row.response or "")
     if not response:
         return 0.0
     text = fuzz.ratio(read.answer, response)
@@ -109,12 +117,85 @@ def score_candidate(read: _Read, request: LLMRequest, body: RequestBody | None) 
     else:
         parts.append((text, 0.2))
     if read.question:
-        asked = _last_question(body)
+        asked = _last_question(row.prompt)
         parts.append((fuzz.ratio(read.question, normal(asked)) if asked else 0.0, 0.1))
     score = sum(value * weight for value, weight in parts) / sum(weight for _, weight in parts)
-    if read.minute is not None and (request.ts_ms // 60_000) % 60 == read.minute:
+    if read.minute is not None and (row.ts_ms // 60_000) % 60 == read.minute:
         score += 0.5
     return min(score, 100.0)
+
+
+class Window(TypedDict, total=False):
+    """The day window a screenshot's timestamps allow, in epoch milliseconds (either end may be open)."""
+
+    since_ms: int
+    until_ms: int
+
+
+def _cheap_lookup(phrase: str, counts: dict[str, int] | None) -> bool:
+    """Whether the text index finds the phrase's rows cheaply: it walks the list of the phrase's rarest word."""
+    return counts is None or min(counts.get(word, 0) for word in phrase.split()) < LOOKUP_WORDS
+
+
+def find_candidates(
+    session: Session, phrases: list[str], counts: dict[str, int] | None, *, tenants: set[str] | None, window: Window
+) -> list[int]:
+    """Row ids worth a fuzzy re-rank, best first, each text-index query bounded so none walks a template's rows.
+
+    Phrases few responses hold are looked up whole; each row they return earns a vote, more for rarer
+    phrases, so the row holding most of what was read comes first whatever a misread word adds. When
+    more rows share the lead than the re-rank takes (one rare phrase held by hundreds of rows, say),
+    they are told apart by how many of all the phrases read (common ones too) their answers hold;
+    a lead shared by fewer needs nothing more, since the re-rank reads them all anyway. Text holding
+    no rare phrase at all is narrowed by adding phrases one at a time (``p1 AND p2 ...``), skipping
+    any that would leave nothing.
+    """
+    votes: dict[int, float] = {}
+    common: list[str] = []
+    for phrase in phrases:
+        if not _cheap_lookup(phrase, counts):
+            common.append(phrase)
+            continue
+        ids = store.list_phrase_rows(
+            session=session, phrases=[phrase], tenants=tenants, **window, limit=PHRASE_ROWS + 1
+        )
+        if len(ids) > PHRASE_ROWS:
+            common.append(phrase)
+            continue
+        weight = 1.0 + math.log(PHRASE_ROWS / max(1, len(ids)))
+        for row_id in ids:
+            votes[row_id] = votes.get(row_id, 0.0) + weight
+    if votes:
+        ranked = sorted(votes, key=lambda row_id: -votes[row_id])
+        leaders = [row_id for row_id in ranked if votes[row_id] >= votes[ranked[0]] - 1e-9]
+        if len(leaders) > CANDIDATES:
+            ranked = _by_phrases_held(session, leaders, phrases, tenants=tenants)
+        return ranked[:CANDIDATES]
+    chosen: list[str] = []
+    found: list[int] = []
+    for phrase in common:
+        ids = store.list_phrase_rows(
+            session=session, phrases=[*chosen, phrase], tenants=tenants, **window, limit=CANDIDATES + 1
+        )
+        if ids:
+            chosen.append(phrase)
+            found = ids
+            if len(ids) <= CANDIDATES:
+                break
+    return found[:CANDIDATES]
+
+
+def _by_phrases_held(session: Session, ids: list[int], phrases: list[str], *, tenants: set[str] | None) -> list[int]:
+    """Order rows by how many of the phrases read their answer holds (read here, not asked of the index).
+
+    Asking the text index which of a thousand rows hold a common phrase costs 30-50 ms per phrase at
+    a million rows; reading those answers once and looking for every phrase costs that in all.
+    """
+    held: dict[int, int] = {}
+    for row in store.list_match_texts(session=session, ids=ids, tenants=tenants, with_prompt=False):
+        padded = f" {normal(row.response or '')} "
+        held[row.id] = sum(f" {phrase} " in padded for phrase in phrases)
+    return sorted(held, key=lambda row_id: -held[row_id])
 
 
 def match_text(
@@ -130,34 +211,31 @@ def match_text(
     tokens = words(answer)[:400]
     if len(tokens) < MIN_WORDS:
         return MatchResult()
-    counts = store.count_terms(session=session, terms=tokens)
+    counts = store.count_terms(session=session, terms=tokens, sample=TERM_SAMPLE)
     phrases = choose_phrases(tokens, counts, limit=PHRASES)
     hint = time_hint(timestamps or [], now)
     ids: list[int] = []
     if hint.since is not None:
-        ids = store.search_phrases(
-            session=session,
-            phrases=phrases,
-            tenants=tenants,
-            since_ms=int(hint.since.timestamp() * 1000),
-            until_ms=int(hint.until.timestamp() * 1000) if hint.until else None,
-            limit=CANDIDATES,
-        )
+        window = Window(since_ms=int(hint.since.timestamp() * 1000))
+        if hint.until is not None:
+            window["until_ms"] = int(hint.until.timestamp() * 1000)
+        ids = find_candidates(session, phrases, counts, tenants=tenants, window=window)
     if not ids:
-        ids = store.search_phrases(session=session, phrases=phrases, tenants=tenants, limit=CANDIDATES)
-    rows = store.get_rows(session=session, ids=ids, tenants=tenants)
+        ids = find_candidates(session, phrases, counts, tenants=tenants, window=Window())
     read = _Read(
         answer=" ".join(tokens),
         digits=[t for t in tokens if any(c.isdigit() for c in t)],
         question=normal(question) if question else None,
         minute=hint.minute,
     )
-    scored = [
-        Candidate(request, body, round(score_candidate(read, request, body), 1)) for request, body in rows.values()
-    ]
-    scored = [c for c in scored if c.score >= MIN_SCORE]
-    scored.sort(key=lambda c: (-c.score, -c.request.ts_ms))
-    return MatchResult(candidates=scored[:SHOWN], phrases=phrases, searched=len(rows))
+    texts = store.list_match_texts(session=session, ids=ids, tenants=tenants, with_prompt=read.question is not None)
+    scored = [(round(score_candidate(read, row), 1), row) for row in texts]
+    scored = [(score, row) for score, row in scored if score >= MIN_SCORE]
+    scored.sort(key=lambda item: (-item[0], -item[1].ts_ms))
+    shown = scored[:SHOWN]
+    rows = store.get_rows(session=session, ids=[row.id for _, row in shown], tenants=tenants)
+    candidates = [Candidate(*rows[row.id], score) for score, row in shown if row.id in rows]
+    return MatchResult(candidates=candidates, phrases=phrases, searched=len(texts))
 
 
 def match_screenshot(session: Session, read: ScreenshotText, *, tenants: set[str] | None, now: datetime) -> MatchResult:

@@ -19,6 +19,16 @@ OCR_THREADS = 1
 # Detection at native resolution (downscaled only past 960 px): as accurate as RapidOCR's default
 # (upscale until the short side is 736 px) on our benchmark, and about half the CPU.
 DETECTION = {"Det.limit_type": "max", "Det.limit_side_len": 960}
+# Recognition is three quarters of the time, and its cost grows with the width it is given. RapidOCR's
+# default runs six lines at once, each padded to the widest of them and to at least 320 px, so "Copy"
+# costs as much as a sentence. Two lines per run with no minimum width, and onnxruntime's memory arena
+# kept (it reuses the large output tensor, 18,710 characters per step, instead of faulting in fresh
+# pages on every run): about 30% less CPU per screenshot, the same text read (docs/triage-ocr.md).
+RECOGNITION: dict[str, Any] = {
+    "Rec.rec_batch_num": 2,
+    "Rec.rec_img_shape": [3, 48, 48],
+    "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
+}
 MODEL_FILES = {
     "Det": "PP-OCRv6_det_small.onnx",
     "Rec": "PP-OCRv6_rec_small.onnx",
@@ -71,6 +81,7 @@ def load_engine(*, threads: int = OCR_THREADS, overrides: dict[str, Any] | None 
         "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         **DETECTION,
+        **RECOGNITION,
     }
     params.update({f"{stage}.model_path": str(path) for stage, path in paths.items()})
     params.update(overrides or {})
