@@ -197,12 +197,16 @@ def ask(command_line: str, user: str, channel: str) -> None:
 from bot.alerts.cli import runbooks as _runbooks_group  # noqa: E402
 from bot.cost.cli import detect as _cost_detect  # noqa: E402
 from bot.flags.cli import flags as _flags_group  # noqa: E402
+from bot.leaks.cli import audit as _audit_group  # noqa: E402
+from bot.leaks.cli import canary as _canary_group  # noqa: E402
 from bot.triage.cli import triage as _triage  # noqa: E402
 
 cli.add_command(_flags_group)
 cli.add_command(_cost_detect)
 cli.add_command(_triage)
 cli.add_command(_runbooks_group)
+cli.add_command(_canary_group)
+cli.add_command(_audit_group)
 
 
 def main() -> None:

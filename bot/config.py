@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.alerts.config import OncallConfig, RoutingConfig, WebhooksConfig
+from bot.leaks.config import AuditConfig, LeaksConfig, TenantFingerprint
 
 PLACEHOLDER_SECRETS = {"changeme", "changethis", "secret", "password", "xxx", "todo"}
 
@@ -128,6 +129,9 @@ class FileConfig(_Strict):
     oncall: OncallConfig = Field(default_factory=OncallConfig)
     webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
     refusals: RefusalsConfig = Field(default_factory=RefusalsConfig)
+    tenants: dict[str, TenantFingerprint] = Field(default_factory=dict)
+    leaks: LeaksConfig = Field(default_factory=LeaksConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
 
 class Settings(BaseSettings):

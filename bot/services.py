@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.config import Settings
 from bot.ingest.pricing import PriceTable
 from bot.ingest.service import IngestConfig
+from bot.leaks.scan import Scanner
 from bot.refusals.signal import patterns_from_config
 from storage.engine import Database, connect
 from storage.migrate import upgrade
@@ -37,5 +38,6 @@ def build_services(settings: Settings) -> Services:
         prices=PriceTable.load(settings.file.prices),
         secret_key=settings.resolve_secret_key(),
         refusal_patterns=patterns_from_config(refusals.extra_patterns, refusals.disable_patterns),
+        hooks=(Scanner(settings.file.tenants, settings.file.leaks),),
     )
     return Services(settings=settings, db=db, ingest=ingest)

@@ -1,0 +1,247 @@
+"""The scan at ingest: every stored prompt, context and response against the other tenants' fingerprints.
+
+One Aho-Corasick automaton holds every tenant's identifiers plus the canary prefix; a prefix
+hit is hashed and looked up among the active canaries (they are stored hashed), so creating
+a canary changes no automaton. Each receiving tenant gets one combined regex of the other
+tenants' patterns. Context doc_ids are checked against declared and learned owners, and
+counted (per tenant and UTC date) until the counts settle who owns them.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import ahocorasick
+from sqlalchemy.engine import Connection
+
+from bot.leaks.config import LeaksConfig, TenantFingerprint
+from storage import leaks as leak_store
+from storage.engine import Database
+
+PARTS = ("prompt", "context", "response")
+SEP = "\n\x00\n"
+MAX_HITS_PER_REQUEST = 5
+DAY_MS = 86_400_000
+_CANARY_CHARS = frozenset(leak_store.CANARY_ALPHABET)
+_CANARY = object()
+
+
+def _boundary_before(text: str, start: int) -> bool:
+    if start == 0:
+        return True
+    c = text[start - 1]
+    if not c.isalnum():
+        return True
+    return start >= 2 and text[start - 2] == "\\" and c in "ntr"  # a JSON escape such as \n before the word
+
+
+def _boundary_after(text: str, end: int) -> bool:
+    return end >= len(text) or not text[end].isalnum()
+
+
+@dataclass
+class Fingerprints:
+    """What the scan matches, built from the config once and from the database when its version moves."""
+
+    stored: leak_store.StoredFingerprints
+    automaton: Any
+    others_regex: dict[str, re.Pattern[str] | None]
+    prefixes: tuple[tuple[str, str], ...]
+    all_prefixes: tuple[str, ...]
+    own_identifiers: dict[str, frozenset[str]]
+
+
+class Scanner:
+    """Built once per process; ``prepare`` is what ingestion calls for each batch (thread-safe)."""
+
+    def __init__(self, tenants: dict[str, TenantFingerprint], cfg: LeaksConfig) -> None:
+        self.tenants = tenants
+        self.cfg = cfg
+        self.shared_sources = frozenset(cfg.shared_sources)
+        self._lock = threading.Lock()
+        self._fp: Fingerprints | None = None
+        self._automaton = self._build_automaton()
+        self._patterns = {t: [p for p in fp.patterns] for t, fp in tenants.items() if fp.patterns}
+        self._prefixes = tuple((p, t) for t, fp in tenants.items() for p in fp.doc_prefixes)
+        self._own = {t: frozenset(i.lower() for i in fp.identifiers) for t, fp in tenants.items()}
+
+    def _build_automaton(self) -> Any:
+        automaton = ahocorasick.Automaton()
+        by_word: dict[str, list[str]] = {}
+        for tenant, fp in self.tenants.items():
+            for ident in fp.identifiers:
+                by_word.setdefault(ident.lower(), []).append(tenant)
+        for word, owners in by_word.items():
+            automaton.add_word(word, (word, tuple(owners)))
+        automaton.add_word(leak_store.CANARY_PREFIX, (leak_store.CANARY_PREFIX, _CANARY))
+        automaton.make_automaton()
+        return automaton
+
+    def fingerprints(self, conn: Connection) -> Fingerprints:
+        """The current fingerprints: one cheap read of the version row, a reload only when it moved."""
+        version = leak_store.get_version(conn)
+        fp = self._fp
+        if fp is not None and fp.stored.version == version:
+            return fp
+        with self._lock:
+            if self._fp is None or self._fp.stored.version != version:
+                stored = leak_store.load_fingerprints(conn)
+                self._fp = Fingerprints(
+                    stored=stored,
+                    automaton=self._automaton,
+                    others_regex={},
+                    prefixes=self._prefixes,
+                    all_prefixes=tuple(p for p, _ in self._prefixes),
+                    own_identifiers=self._own,
+                )
+            return self._fp
+
+    def _others(self, fp: Fingerprints, tenant: str) -> re.Pattern[str] | None:
+        if tenant not in fp.others_regex:
+            groups = [
+                f"(?P<t{i}>{'|'.join(f'(?:{p})' for p in pats)})"
+                for i, (owner, pats) in enumerate(self._patterns.items())
+                if owner != tenant
+            ]
+            fp.others_regex[tenant] = re.compile("|".join(groups)) if groups else None
+        return fp.others_regex[tenant]
+
+    def _owner_of_prefix(self, doc_id: str) -> str | None:
+        for prefix, tenant in self._prefixes:
+            if doc_id.startswith(prefix):
+                return tenant
+        return None
+
+    def prepare(
+        self, db: Database, rows: Sequence[dict[str, Any]], bodies: Sequence[dict[str, Any]], raws: Sequence[Any]
+    ) -> BatchScan:
+        """Scan a batch outside the write lock; the result is written with the batch (``BatchScan.write``)."""
+        with db.engine.connect() as conn:
+            fp = self.fingerprints(conn)
+        result = BatchScan(self)
+        owners = fp.stored.owners
+        canaries = fp.stored.canaries
+        tenant_names = list(self._patterns)
+        for row, body, raw in zip(rows, bodies, raws, strict=True):
+            tenant = row["tenant"]
+            key = (tenant, row["request_id"])
+            hits: list[dict[str, Any]] = []
+            parts = [body["prompt"] or "", body["context"] or "", body["response"] or ""]
+            joined = SEP.join(parts)
+            lowered = joined.lower()
+            same_len = len(lowered) == len(joined)
+            own = fp.own_identifiers.get(tenant, frozenset())
+            for end, (word, owners_of) in fp.automaton.iter(lowered):
+                start = end - len(word) + 1
+                if owners_of is _CANARY:
+                    candidate = lowered[start : start + leak_store.CANARY_LENGTH]
+                    if len(candidate) != leak_store.CANARY_LENGTH or not _CANARY_CHARS.issuperset(
+                        candidate[len(word) :]
+                    ):
+                        continue
+                    source = canaries.get(leak_store.hash_canary(candidate))
+                    if source is not None and source != tenant:
+                        hits.append(_hit(row, "canary", source, _part(parts, start), candidate))
+                    continue
+                if word in own or not (_boundary_before(lowered, start) and _boundary_after(lowered, end + 1)):
+                    continue
+                span = joined[start : end + 1] if same_len else lowered[start : end + 1]
+                for source in owners_of:
+                    if source != tenant:
+                        hits.append(_hit(row, "identifier", source, _part(parts, start), span))
+            if tenant_names:
+                regex = self._others(fp, tenant)
+                if regex is not None:
+                    for m in regex.finditer(joined):
+                        source = tenant_names[int(m.lastgroup[1:])] if m.lastgroup else "?"  # type: ignore[index]
+                        if source != tenant:
+                            hits.append(_hit(row, "identifier", source, _part(parts, m.start()), m.group()))
+                        if len(hits) >= MAX_HITS_PER_REQUEST:
+                            break
+            context = raw.get("context") if isinstance(raw, dict) else None
+            if context:
+                day = row["ts_ms"] // DAY_MS
+                for doc in context:
+                    doc_id, source_name = doc.get("doc_id"), doc.get("source")
+                    if not doc_id or source_name in self.shared_sources:
+                        continue
+                    owner = self._owner_of_prefix(doc_id) if fp.all_prefixes else None
+                    if owner is None:
+                        owner = owners.get(doc_id)
+                        if owner is None:
+                            result.docs.setdefault(key, []).append((doc_id, day))
+                            continue
+                    if owner and owner != tenant:
+                        hits.append(_hit(row, "foreign_document", owner, "context", doc_id))
+            if hits:
+                result.hits[key] = _dedupe(hits)[:MAX_HITS_PER_REQUEST]
+        return result
+
+
+def _part(parts: list[str], offset: int) -> str:
+    edge = 0
+    for name, part in zip(PARTS, parts, strict=True):
+        edge += len(part) + len(SEP)
+        if offset < edge:
+            return name
+    return PARTS[-1]
+
+
+def _hit(row: dict[str, Any], cause: str, source: str, part: str, span: str) -> dict[str, Any]:
+    return {
+        "received_ms": row["received_ms"],
+        "ts_ms": row["ts_ms"],
+        "tenant": row["tenant"],
+        "source_tenant": source,
+        "cause": cause,
+        "request_id": row["request_id"],
+        "part": part,
+        "span": span[:300],
+        "path": row["path"] or "",
+        "prompt_version": row["prompt_version"],
+        "model": row["model"],
+    }
+
+
+def _dedupe(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for h in hits:
+        k = (h["cause"], h["source_tenant"], h["span"].lower())
+        if k not in seen:
+            seen.add(k)
+            out.append(h)
+    return out
+
+
+@dataclass
+class BatchScan:
+    """What one batch's scan found, written in the batch's own transaction for the events actually stored."""
+
+    scanner: Scanner
+    hits: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    docs: dict[tuple[str, str], list[tuple[str, int]]] = field(default_factory=dict)
+
+    def write(self, conn: Connection, stored: dict[tuple[str, str], int], now: datetime) -> None:
+        leak_store.insert_hits(conn, [h for key, hs in self.hits.items() if key in stored for h in hs])
+        counts: Counter[tuple[str, str, int]] = Counter()
+        for (tenant, request_id), docs in self.docs.items():
+            if (tenant, request_id) in stored:
+                for doc_id, day in docs:
+                    counts[(doc_id, tenant, day)] += 1
+        if counts:
+            leak_store.add_doc_days(conn, counts)
+            cfg = self.scanner.cfg
+            leak_store.settle_owners(
+                conn,
+                (d for d, _, _ in counts),
+                min_requests=cfg.owner_min_requests,
+                min_days=cfg.owner_min_days,
+                now=now,
+            )
