@@ -32,11 +32,18 @@ def hash_canary(raw: str) -> str:
 
 def bump_version(conn: Connection) -> None:
     """Tell every ingesting process that the fingerprints changed."""
-    conn.execute(text("UPDATE leak_state SET version = version + 1 WHERE id = 1"))
+    # An upsert, so a truncated table (tests, a restore) heals itself instead of losing the bump.
+    conn.execute(
+        text(
+            "INSERT INTO leak_state (id, version) VALUES (1, 1) "
+            "ON CONFLICT (id) DO UPDATE SET version = leak_state.version + 1"
+        )
+    )
 
 
 def get_version(conn: Connection) -> int:
-    return int(conn.execute(text("SELECT version FROM leak_state WHERE id = 1")).scalar_one())
+    # Driver SQL: this runs once per ingested batch, and SQLAlchemy's statement handling cost more than the query.
+    return int(conn.exec_driver_sql("SELECT version FROM leak_state WHERE id = 1").scalar() or 0)
 
 
 def create_canaries(*, session: Session, tenant: str, count: int, now: datetime) -> list[str]:
@@ -44,9 +51,7 @@ def create_canaries(*, session: Session, tenant: str, count: int, now: datetime)
     raws = []
     for _ in range(count):
         raw = CANARY_PREFIX + "".join(secrets.choice(CANARY_ALPHABET) for _ in range(CANARY_BODY))
-        session.add(
-            LeakCanary(tenant=tenant, prefix=raw[:10], canary_hash=hash_canary(raw), created_at=now)
-        )
+        session.add(LeakCanary(tenant=tenant, prefix=raw[:10], canary_hash=hash_canary(raw), created_at=now))
         raws.append(raw)
     session.flush()
     bump_version(session.connection())
@@ -79,9 +84,7 @@ class StoredFingerprints:
 def load_fingerprints(conn: Connection) -> StoredFingerprints:
     """Everything the scan needs from the database, read in one go when the version moved."""
     version = get_version(conn)
-    canaries = dict(
-        conn.execute(text("SELECT canary_hash, tenant FROM leak_canaries WHERE revoked_at IS NULL")).all()
-    )
+    canaries = dict(conn.execute(text("SELECT canary_hash, tenant FROM leak_canaries WHERE revoked_at IS NULL")).all())
     owners = dict(conn.execute(text("SELECT doc_id, tenant FROM leak_doc_owners")).all())
     return StoredFingerprints(version=version, canaries=canaries, owners=owners)
 
@@ -92,7 +95,9 @@ def add_doc_days(conn: Connection, counts: dict[tuple[str, str, int], int]) -> N
         return
     table = LeakDocDay.__table__
     stmt = upsert_insert(conn, table)
-    stmt = stmt.on_conflict_do_update(index_elements=["doc_id", "tenant", "day"], set_={"n": table.c.n + stmt.excluded.n})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["doc_id", "tenant", "day"], set_={"n": table.c.n + stmt.excluded.n}
+    )
     conn.execute(stmt, [{"doc_id": d, "tenant": t, "day": day, "n": n} for (d, t, day), n in counts.items()])
 
 

@@ -58,6 +58,7 @@ def all_detectors() -> dict[str, Detector]:
     """Every detector by name; capabilities add theirs here."""
     from bot.cost.detector import detect_cost_burn
     from bot.cost.reconcile import detect_finance_gap
+    from bot.leaks.detector import detect as detect_tenant_leak
     from bot.refusals import models_seen, shift
 
     return {
@@ -65,6 +66,7 @@ def all_detectors() -> dict[str, Detector]:
         "finance_gap": detect_finance_gap,
         "model_change": models_seen.detect,  # before refusal_shift: it records the snapshots a shift is tied to
         "refusal_shift": shift.detect,
+        "tenant_leak": detect_tenant_leak,
     }
 
 

@@ -42,7 +42,9 @@ class IngestHook(Protocol):
     """A capability's work on each batch: ``prepare`` runs outside the write lock, its result's
     ``write(conn, stored, now)`` inside the batch's transaction, for the events actually stored."""
 
-    def prepare(self, db: Database, rows: Sequence[dict[str, Any]], bodies: Sequence[dict[str, Any]], raws: Sequence[Any]) -> Any: ...
+    def prepare(
+        self, db: Database, rows: Sequence[dict[str, Any]], bodies: Sequence[dict[str, Any]], raws: Sequence[Any]
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)

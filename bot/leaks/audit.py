@@ -48,9 +48,9 @@ def load_template(path: Path) -> Template:
         raise AuditError(f"{path}: not valid TOML: {exc}") from None
     request, response = data.get("request"), data.get("response")
     if not isinstance(request, dict) or not isinstance(request.get("url"), str):
-        raise AuditError(f"{path}: [request] needs url, e.g. url = \"{{target}}/chat\"")
+        raise AuditError(f'{path}: [request] needs url, e.g. url = "{{target}}/chat"')
     if not isinstance(response, dict) or not isinstance(response.get("field"), str) or not response["field"]:
-        raise AuditError(f"{path}: [response] needs field, the dotted path to the answer, e.g. field = \"answer\"")
+        raise AuditError(f'{path}: [response] needs field, the dotted path to the answer, e.g. field = "answer"')
     method = str(request.get("method", "POST")).upper()
     if method not in ("GET", "POST", "PUT"):
         raise AuditError(f"{path}: request.method must be GET, POST or PUT")
@@ -62,7 +62,9 @@ def load_template(path: Path) -> Template:
         raise AuditError(f"{path}: the request must carry {{message}} somewhere (url, headers or body)")
     if "{tenant}" not in blob:
         raise AuditError(f"{path}: the request must carry {{tenant}} somewhere (url, headers or body)")
-    return Template(method=method, url=request["url"], headers=headers, body=request.get("body"), field=response["field"])
+    return Template(
+        method=method, url=request["url"], headers=headers, body=request.get("body"), field=response["field"]
+    )
 
 
 def _fill(value: Any, values: dict[str, str]) -> Any:
@@ -223,7 +225,12 @@ def run_audit(
                     d.send(receiver, shared_user, f"What is my account reference? (ticket {tag}-b)", "same_user")
                     # Same question from different users: only a cache keyed without the tenant answers it.
                     question = f"What account reference do you have on file for me? (case {tag})"
-                    d.send(owner, f"owner-{tag}", f"Please remember my account reference {canaries[owner]}.", "same_question")
+                    d.send(
+                        owner,
+                        f"owner-{tag}",
+                        f"Please remember my account reference {canaries[owner]}.",
+                        "same_question",
+                    )
                     d.send(owner, f"owner-{tag}", question, "same_question")
                     d.send(receiver, f"receiver-{tag}", question, "same_question")
                 if _hopeless(d.exchanges):
@@ -285,7 +292,9 @@ def find_crossovers(exchanges: list[Exchange], canaries: dict[str, str]) -> list
                 continue
             earlier = [e for e in ordered if e.tenant == owner and e.seq < leaked.seq]
             same_user = [e for e in earlier if e.user == leaked.user and canary in e.message]
-            same_q = [e for e in earlier if e.message == leaked.message and e.answer and canary.lower() in e.answer.lower()]
+            same_q = [
+                e for e in earlier if e.message == leaked.message and e.answer and canary.lower() in e.answer.lower()
+            ]
             if same_user:
                 pattern, planted = "same user id", same_user[-1]
             elif same_q:
@@ -294,6 +303,8 @@ def find_crossovers(exchanges: list[Exchange], canaries: dict[str, str]) -> list
                 plants = [e for e in ordered if e.tenant == owner and canary in e.message]
                 pattern, planted = "concurrency", (plants[-1] if plants else leaked)
             found.append(
-                Crossover(pattern=pattern, owner=owner, receiver=leaked.tenant, canary=canary, planted=planted, leaked=leaked)
+                Crossover(
+                    pattern=pattern, owner=owner, receiver=leaked.tenant, canary=canary, planted=planted, leaked=leaked
+                )
             )
     return found

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.cards.text import render
+from bot.detectors import Finding
 from storage import leaks as leak_store
 from storage.leaks_models import LeakHit
 
@@ -100,3 +102,37 @@ def describe(group: LeakGroup) -> dict[str, object]:
         ("triple", f"{last.prompt_version} / {last.model} / request {last.request_id}"),
     ]
     return {"title": title, "summary": summary, "figures": figures, "requests": requests}
+
+
+def detect(services: object, now: datetime) -> list[Finding]:
+    """Detector ``tenant_leak``: one critical finding per cause and (owner, receiver) pair; writes nothing."""
+    findings = []
+    for group in current_groups(services, now):
+        d = describe(group)
+        last = group.hits[-1]
+        labels = {
+            "tenant": group.tenant,
+            "source_tenant": group.source_tenant,
+            "cause": group.cause,
+            "request_id": last.request_id,
+            "prompt_version": last.prompt_version,
+            "model": last.model,
+        }
+        extra = {"cause": group.cause, "runbook": RUNBOOK, "suggested_flag": SUGGESTED_FLAG, "incident": group.incident}
+        known = {f.name for f in dataclasses.fields(Finding)}
+        findings.append(
+            Finding(
+                detector=DETECTOR,
+                key=group.key,
+                status="firing",
+                severity="critical",
+                title=str(d["title"]),
+                summary=str(d["summary"]),
+                labels=labels,
+                started_at=datetime.fromtimestamp(group.hits[0].received_ms / 1000, UTC),
+                figures=d["figures"],  # type: ignore[arg-type]
+                sample_request_ids=d["requests"][:10],  # type: ignore[index]
+                **{k: v for k, v in extra.items() if k in known},  # the kernel's Finding carries these
+            )
+        )
+    return findings

@@ -29,7 +29,25 @@ SEP = "\n\x00\n"
 MAX_HITS_PER_REQUEST = 5
 DAY_MS = 86_400_000
 _CANARY_CHARS = frozenset(leak_store.CANARY_ALPHABET)
-_CANARY = object()
+
+
+def required_literal(pattern: str) -> str | None:
+    """The longest run of literal characters (3 or more) every match of ``pattern`` contains, lower-cased.
+
+    The automaton looks for it in the same pass as the identifiers, so a regex only runs on
+    the few texts that contain its literal; ``None`` when the pattern has no such run.
+    """
+    from re import _constants as c  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    best, run = "", ""
+    for op, av in _parser.parse(pattern):
+        if op is c.LITERAL:
+            run += chr(av)
+            continue
+        best, run = max(best, run, key=len), ""
+    best = max(best, run, key=len)
+    return best.lower() if len(best) >= 3 else None
 
 
 def _boundary_before(text: str, start: int) -> bool:
@@ -66,26 +84,42 @@ class Scanner:
         self.shared_sources = frozenset(cfg.shared_sources)
         self._lock = threading.Lock()
         self._fp: Fingerprints | None = None
-        self._automaton = self._build_automaton()
-        self._patterns = {t: [p for p in fp.patterns] for t, fp in tenants.items() if fp.patterns}
         self._prefixes = tuple((p, t) for t, fp in tenants.items() for p in fp.doc_prefixes)
-        self._own = {t: frozenset(i.lower() for i in fp.identifiers) for t, fp in tenants.items()}
+        self._unanchored: dict[str, list[str]] = {}
+        """Patterns without a literal the automaton can find first: these run on every event."""
+        self._own: dict[str, frozenset[str]] = {}
+        """Per tenant, the automaton's words that only ever point at the tenant itself: skipped at once."""
+        self._automaton = self._build_automaton()
 
     def _build_automaton(self) -> Any:
+        """Identifiers, the canary prefix, and the literal every pattern needs (a regex runs only where it occurs)."""
         automaton = ahocorasick.Automaton()
         by_word: dict[str, list[str]] = {}
         for tenant, fp in self.tenants.items():
             for ident in fp.identifiers:
                 by_word.setdefault(ident.lower(), []).append(tenant)
-        for word, owners in by_word.items():
-            automaton.add_word(word, (word, tuple(owners)))
-        automaton.add_word(leak_store.CANARY_PREFIX, (leak_store.CANARY_PREFIX, _CANARY))
+        entries: dict[str, list[tuple[Any, ...]]] = {w: [("id", w, tuple(o))] for w, o in by_word.items()}
+        entries.setdefault(leak_store.CANARY_PREFIX, []).append(("canary", leak_store.CANARY_PREFIX))
+        for tenant, fp in self.tenants.items():
+            for pattern in fp.patterns:
+                literal = required_literal(pattern)
+                if literal is None:
+                    self._unanchored.setdefault(tenant, []).append(pattern)
+                else:
+                    entries.setdefault(literal, []).append(("pattern", literal, tenant, re.compile(pattern)))
+        own: dict[str, set[str]] = {}
+        for word, values in entries.items():
+            automaton.add_word(word, (word, tuple(values)))
+            owners = {o for v in values if v[0] == "id" for o in v[2]} | {v[2] for v in values if v[0] == "pattern"}
+            if len(owners) == 1 and all(v[0] != "canary" for v in values):
+                own.setdefault(owners.pop(), set()).add(word)
+        self._own = {t: frozenset(words) for t, words in own.items()}
         automaton.make_automaton()
         return automaton
 
     def fingerprints(self, conn: Connection) -> Fingerprints:
         """The current fingerprints: one cheap read of the version row, a reload only when it moved."""
-        version = leak_store.get_version(conn)
+        version = leak_store.get_version(conn)  # once per batch: a new canary counts from the next batch on
         fp = self._fp
         if fp is not None and fp.stored.version == version:
             return fp
@@ -106,7 +140,7 @@ class Scanner:
         if tenant not in fp.others_regex:
             groups = [
                 f"(?P<t{i}>{'|'.join(f'(?:{p})' for p in pats)})"
-                for i, (owner, pats) in enumerate(self._patterns.items())
+                for i, (owner, pats) in enumerate(self._unanchored.items())
                 if owner != tenant
             ]
             fp.others_regex[tenant] = re.compile("|".join(groups)) if groups else None
@@ -127,7 +161,7 @@ class Scanner:
         result = BatchScan(self)
         owners = fp.stored.owners
         canaries = fp.stored.canaries
-        tenant_names = list(self._patterns)
+        unanchored_names = list(self._unanchored)
         for row, body, raw in zip(rows, bodies, raws, strict=True):
             tenant = row["tenant"]
             key = (tenant, row["request_id"])
@@ -137,33 +171,44 @@ class Scanner:
             lowered = joined.lower()
             same_len = len(lowered) == len(joined)
             own = fp.own_identifiers.get(tenant, frozenset())
-            for end, (word, owners_of) in fp.automaton.iter(lowered):
+            regexes: list[tuple[str, re.Pattern[str]]] = []
+            for end, (word, values) in fp.automaton.iter(lowered):
+                if word in own:
+                    continue
                 start = end - len(word) + 1
-                if owners_of is _CANARY:
-                    candidate = lowered[start : start + leak_store.CANARY_LENGTH]
-                    if len(candidate) != leak_store.CANARY_LENGTH or not _CANARY_CHARS.issuperset(
-                        candidate[len(word) :]
-                    ):
-                        continue
-                    source = canaries.get(leak_store.hash_canary(candidate))
-                    if source is not None and source != tenant:
-                        hits.append(_hit(row, "canary", source, _part(parts, start), candidate))
-                    continue
-                if word in own or not (_boundary_before(lowered, start) and _boundary_after(lowered, end + 1)):
-                    continue
-                span = joined[start : end + 1] if same_len else lowered[start : end + 1]
-                for source in owners_of:
-                    if source != tenant:
-                        hits.append(_hit(row, "identifier", source, _part(parts, start), span))
-            if tenant_names:
+                for value in values:
+                    kind = value[0]
+                    if kind == "id":
+                        if not (_boundary_before(lowered, start) and _boundary_after(lowered, end + 1)):
+                            continue
+                        span = joined[start : end + 1] if same_len else lowered[start : end + 1]
+                        for source in value[2]:
+                            if source != tenant:
+                                hits.append(_hit(row, "identifier", source, _part(parts, start), span))
+                    elif kind == "canary":
+                        candidate = lowered[start : start + leak_store.CANARY_LENGTH]
+                        if len(candidate) != leak_store.CANARY_LENGTH or not _CANARY_CHARS.issuperset(
+                            candidate[len(word) :]
+                        ):
+                            continue
+                        source = canaries.get(leak_store.hash_canary(candidate))
+                        if source is not None and source != tenant:
+                            hits.append(_hit(row, "canary", source, _part(parts, start), candidate))
+                    elif value[2] != tenant and (value[2], value[3]) not in regexes:
+                        regexes.append((value[2], value[3]))
+            if unanchored_names:
                 regex = self._others(fp, tenant)
                 if regex is not None:
                     for m in regex.finditer(joined):
-                        source = tenant_names[int(m.lastgroup[1:])] if m.lastgroup else "?"  # type: ignore[index]
-                        if source != tenant:
-                            hits.append(_hit(row, "identifier", source, _part(parts, m.start()), m.group()))
+                        source = unanchored_names[int(m.lastgroup[1:])]  # type: ignore[index]
+                        hits.append(_hit(row, "identifier", source, _part(parts, m.start()), m.group()))
                         if len(hits) >= MAX_HITS_PER_REQUEST:
                             break
+            for source, regex in regexes:
+                for m in regex.finditer(joined):
+                    hits.append(_hit(row, "identifier", source, _part(parts, m.start()), m.group()))
+                    if len(hits) >= MAX_HITS_PER_REQUEST:
+                        break
             context = raw.get("context") if isinstance(raw, dict) else None
             if context:
                 day = row["ts_ms"] // DAY_MS

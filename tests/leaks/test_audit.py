@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.cards.limits import check_payload
 from bot.leaks.audit import AuditError, load_template, run_audit
 from bot.leaks.report import report_blocks, report_text
-from bot.cards.limits import check_payload
 from tests.leaks.sample_service import Feature, serve
 
 TEMPLATE = Path(__file__).parent / "template.toml"
@@ -93,9 +93,25 @@ def test_report_card_fits_block_kit() -> None:
 def test_cli_exit_codes_and_json(feature: Feature, code: int) -> None:
     with serve(feature) as url:
         proc = subprocess.run(
-            [sys.executable, "-m", "bot", "audit", "isolation", "--target", url, "--template", str(TEMPLATE),
-             "--tenants", "acme,globex", "--rounds", "1", "--json"],
-            capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "audit",
+                "isolation",
+                "--target",
+                url,
+                "--template",
+                str(TEMPLATE),
+                "--tenants",
+                "acme,globex",
+                "--rounds",
+                "1",
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert proc.returncode == code, proc.stderr
     data = json.loads(proc.stdout)
