@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from storage.dialect import upsert_insert
-from storage.leaks_models import LeakCanary, LeakDocDay, LeakDocOwner, LeakHit
+from storage.leaks_models import LeakCanary, LeakDocOwner, LeakHit
 
 CANARY_PREFIX = "alcn"
 """Every canary starts with this, so the scan finds candidates with the same automaton as identifiers."""
@@ -89,16 +89,20 @@ def load_fingerprints(conn: Connection) -> StoredFingerprints:
     return StoredFingerprints(version=version, canaries=canaries, owners=owners)
 
 
+def _marks(conn: Connection, n: int) -> str:
+    return ", ".join(["?" if conn.dialect.name == "sqlite" else "%s"] * n)
+
+
 def add_doc_days(conn: Connection, counts: dict[tuple[str, str, int], int]) -> None:
     """Add served counts per (doc_id, tenant, UTC day); additive, so concurrent writers never lose one."""
     if not counts:
         return
-    table = LeakDocDay.__table__
-    stmt = upsert_insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["doc_id", "tenant", "day"], set_={"n": table.c.n + stmt.excluded.n}
+    # Driver SQL: this runs with most batches until every document is settled.
+    conn.exec_driver_sql(
+        f"INSERT INTO leak_doc_days (doc_id, tenant, day, n) VALUES ({_marks(conn, 4)}) "
+        "ON CONFLICT (doc_id, tenant, day) DO UPDATE SET n = leak_doc_days.n + excluded.n",
+        [(d, t, day, n) for (d, t, day), n in counts.items()],
     )
-    conn.execute(stmt, [{"doc_id": d, "tenant": t, "day": day, "n": n} for (d, t, day), n in counts.items()])
 
 
 def settle_owners(
@@ -110,14 +114,12 @@ def settle_owners(
     single tenant often enough on enough dates is that tenant's. Decided documents stop being counted.
     """
     ids = sorted(set(doc_ids))
-    if not ids:
-        return {}
     per_doc: dict[str, list[tuple[str, int, int]]] = {}
     for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-        rows = conn.execute(
-            select(LeakDocDay.doc_id, LeakDocDay.tenant, func.sum(LeakDocDay.n), func.count(LeakDocDay.day))
-            .where(LeakDocDay.doc_id.in_(chunk))  # type: ignore[attr-defined]
-            .group_by(LeakDocDay.doc_id, LeakDocDay.tenant)
+        rows = conn.exec_driver_sql(
+            "SELECT doc_id, tenant, sum(n), count(day) FROM leak_doc_days "
+            f"WHERE doc_id IN ({_marks(conn, len(chunk))}) GROUP BY doc_id, tenant",
+            tuple(chunk),
         ).all()
         for doc_id, tenant, n, days in rows:
             per_doc.setdefault(doc_id, []).append((tenant, int(n), int(days)))
@@ -134,7 +136,7 @@ def settle_owners(
         upsert_insert(conn, table).on_conflict_do_nothing(index_elements=["doc_id"]),
         [{"doc_id": d, "tenant": t, "requests": n, "days": days, "since": now} for d, (t, n, days) in decided.items()],
     )
-    conn.execute(LeakDocDay.__table__.delete().where(LeakDocDay.__table__.c.doc_id.in_(list(decided))))
+    conn.exec_driver_sql(f"DELETE FROM leak_doc_days WHERE doc_id = {_marks(conn, 1)}", [(d,) for d in decided])
     bump_version(conn)
     return {d: t for d, (t, _, _) in decided.items()}
 

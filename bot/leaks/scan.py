@@ -155,78 +155,97 @@ class Scanner:
     def prepare(
         self, db: Database, rows: Sequence[dict[str, Any]], bodies: Sequence[dict[str, Any]], raws: Sequence[Any]
     ) -> BatchScan:
-        """Scan a batch outside the write lock; the result is written with the batch (``BatchScan.write``)."""
+        """Scan a batch outside the write lock; the result is written with the batch (``BatchScan.write``).
+
+        The common case (nothing foreign) stays in one automaton pass and a filter per event;
+        everything else happens in ``_text_hits`` and ``_doc_hits`` only when there is a candidate.
+        """
         with db.engine.connect() as conn:
             fp = self.fingerprints(conn)
         result = BatchScan(self)
-        owners = fp.stored.owners
-        canaries = fp.stored.canaries
-        unanchored_names = list(self._unanchored)
+        iter_ = fp.automaton.iter
+        own_words = fp.own_identifiers
+        empty: frozenset[str] = frozenset()
+        unanchored = bool(self._unanchored)
         for row, body, raw in zip(rows, bodies, raws, strict=True):
             tenant = row["tenant"]
-            key = (tenant, row["request_id"])
-            hits: list[dict[str, Any]] = []
-            parts = [body["prompt"] or "", body["context"] or "", body["response"] or ""]
-            joined = SEP.join(parts)
-            lowered = joined.lower()
-            same_len = len(lowered) == len(joined)
-            own = fp.own_identifiers.get(tenant, frozenset())
-            regexes: list[tuple[str, re.Pattern[str]]] = []
-            for end, (word, values) in fp.automaton.iter(lowered):
-                if word in own:
-                    continue
-                start = end - len(word) + 1
-                for value in values:
-                    kind = value[0]
-                    if kind == "id":
-                        if not (_boundary_before(lowered, start) and _boundary_after(lowered, end + 1)):
-                            continue
-                        span = joined[start : end + 1] if same_len else lowered[start : end + 1]
-                        for source in value[2]:
-                            if source != tenant:
-                                hits.append(_hit(row, "identifier", source, _part(parts, start), span))
-                    elif kind == "canary":
-                        candidate = lowered[start : start + leak_store.CANARY_LENGTH]
-                        if len(candidate) != leak_store.CANARY_LENGTH or not _CANARY_CHARS.issuperset(
-                            candidate[len(word) :]
-                        ):
-                            continue
-                        source = canaries.get(leak_store.hash_canary(candidate))
-                        if source is not None and source != tenant:
-                            hits.append(_hit(row, "canary", source, _part(parts, start), candidate))
-                    elif value[2] != tenant and (value[2], value[3]) not in regexes:
-                        regexes.append((value[2], value[3]))
-            if unanchored_names:
-                regex = self._others(fp, tenant)
-                if regex is not None:
-                    for m in regex.finditer(joined):
-                        source = unanchored_names[int(m.lastgroup[1:])]  # type: ignore[index]
-                        hits.append(_hit(row, "identifier", source, _part(parts, m.start()), m.group()))
-                        if len(hits) >= MAX_HITS_PER_REQUEST:
-                            break
-            for source, regex in regexes:
+            parts = (body["prompt"] or "", body["context"] or "", body["response"] or "")
+            lowered = SEP.join(parts).lower()
+            own = own_words.get(tenant, empty)
+            found = [h for h in iter_(lowered) if h[1][0] not in own]
+            hits = self._text_hits(fp, row, parts, lowered, found) if found or unanchored else []
+            context = raw.get("context")
+            if context:
+                self._doc_hits(fp, row, context, hits, result)
+            if hits:
+                result.hits[(tenant, row["request_id"])] = _dedupe(hits)[:MAX_HITS_PER_REQUEST]
+        return result
+
+    def _text_hits(
+        self, fp: Fingerprints, row: dict[str, Any], parts: tuple[str, ...], lowered: str, found: list[Any]
+    ) -> list[dict[str, Any]]:
+        """Check the automaton's candidates (boundaries, canary hashes, pattern regexes) in one event's text."""
+        tenant = row["tenant"]
+        joined = SEP.join(parts)
+        same_len = len(lowered) == len(joined)
+        hits: list[dict[str, Any]] = []
+        regexes: list[tuple[str, re.Pattern[str]]] = []
+        for end, (word, values) in found:
+            start = end - len(word) + 1
+            for value in values:
+                kind = value[0]
+                if kind == "id":
+                    if not (_boundary_before(lowered, start) and _boundary_after(lowered, end + 1)):
+                        continue
+                    span = joined[start : end + 1] if same_len else lowered[start : end + 1]
+                    for source in value[2]:
+                        if source != tenant:
+                            hits.append(_hit(row, "identifier", source, _part(parts, start), span))
+                elif kind == "canary":
+                    candidate = lowered[start : start + leak_store.CANARY_LENGTH]
+                    if len(candidate) != leak_store.CANARY_LENGTH or not _CANARY_CHARS.issuperset(
+                        candidate[len(word) :]
+                    ):
+                        continue
+                    source = fp.stored.canaries.get(leak_store.hash_canary(candidate))
+                    if source is not None and source != tenant:
+                        hits.append(_hit(row, "canary", source, _part(parts, start), candidate))
+                elif value[2] != tenant and (value[2], value[3]) not in regexes:
+                    regexes.append((value[2], value[3]))
+        if self._unanchored:
+            regex = self._others(fp, tenant)
+            if regex is not None:
+                names = list(self._unanchored)
                 for m in regex.finditer(joined):
+                    source = names[int(m.lastgroup[1:])]  # type: ignore[index]
                     hits.append(_hit(row, "identifier", source, _part(parts, m.start()), m.group()))
                     if len(hits) >= MAX_HITS_PER_REQUEST:
                         break
-            context = raw.get("context") if isinstance(raw, dict) else None
-            if context:
-                day = row["ts_ms"] // DAY_MS
-                for doc in context:
-                    doc_id, source_name = doc.get("doc_id"), doc.get("source")
-                    if not doc_id or source_name in self.shared_sources:
-                        continue
-                    owner = self._owner_of_prefix(doc_id) if fp.all_prefixes else None
-                    if owner is None:
-                        owner = owners.get(doc_id)
-                        if owner is None:
-                            result.docs.setdefault(key, []).append((doc_id, day))
-                            continue
-                    if owner and owner != tenant:
-                        hits.append(_hit(row, "foreign_document", owner, "context", doc_id))
-            if hits:
-                result.hits[key] = _dedupe(hits)[:MAX_HITS_PER_REQUEST]
-        return result
+        for source, regex in regexes:
+            for m in regex.finditer(joined):
+                hits.append(_hit(row, "identifier", source, _part(parts, m.start()), m.group()))
+                if len(hits) >= MAX_HITS_PER_REQUEST:
+                    break
+        return hits
+
+    def _doc_hits(
+        self, fp: Fingerprints, row: dict[str, Any], context: list[Any], hits: list[dict[str, Any]], result: BatchScan
+    ) -> None:
+        """Foreign documents in one event's context; documents whose owner is not settled yet are counted."""
+        tenant = row["tenant"]
+        owners = fp.stored.owners
+        for doc in context:
+            doc_id = doc.get("doc_id")
+            if not doc_id or doc.get("source") in self.shared_sources:
+                continue
+            owner = self._owner_of_prefix(doc_id) if fp.all_prefixes else None
+            if owner is None:
+                owner = owners.get(doc_id)
+                if owner is None:
+                    result.docs.setdefault((tenant, row["request_id"]), []).append((doc_id, row["ts_ms"] // DAY_MS))
+                    continue
+            if owner and owner != tenant:
+                hits.append(_hit(row, "foreign_document", owner, "context", doc_id))
 
 
 def _part(parts: list[str], offset: int) -> str:
