@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from bot.access import AccessChecker, slack_group_members
+from bot.access import AccessChecker, channel_tenant, slack_group_members
 from bot.cards import blocks as b
 from bot.cards.blocks import Card
 from bot.cards.text import render
@@ -96,6 +96,11 @@ def _totals(
 def report(services: Services, request: CommandRequest) -> CommandReply:
     """The spend view: totals, burn and projection against the budget, per-cohort rows, movers and the chart."""
     dim, window, cohort = parse_report(request.text)
+    scoped = channel_tenant(services, request.channel_id)
+    if scoped is not None:  # a tenant's channel sees that tenant's spend only
+        if cohort.get("tenant", scoped) != scoped:
+            raise _fail(f"this channel shows tenant {scoped} only")
+        cohort["tenant"] = scoped
     length = WINDOWS[window]
     end = int(request.now.timestamp()) // 60 * 60 + 60
     start = end - length

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -90,6 +91,29 @@ class Scanner:
         self._own: dict[str, frozenset[str]] = {}
         """Per tenant, the automaton's words that only ever point at the tenant itself: skipped at once."""
         self._automaton = self._build_automaton()
+        self._seen: dict[str, tuple[set[tuple[str, int]], float]] = {}
+        """Per unsettled document: the (tenant, day) pairs this process counted, and when it last settled it."""
+
+    def settle_candidates(self, counts: Counter[tuple[str, str, int]]) -> list[str]:
+        """The documents whose ownership this batch may decide, so the others skip the query.
+
+        A decision needs a new tenant (shared) or enough dates (owned): a document is checked when
+        this process counts a (tenant, day) pair it had not counted, when it has counted enough
+        dates, and at least once a minute while it is served (other processes count too).
+        """
+        now = time.monotonic()
+        if len(self._seen) > 200_000:
+            self._seen.clear()
+        out = []
+        for doc_id, tenant, day in counts:
+            pairs, last = self._seen.get(doc_id, (set(), 0.0))
+            new_pair = (tenant, day) not in pairs
+            pairs.add((tenant, day))
+            if new_pair or len({d for _, d in pairs}) >= self.cfg.owner_min_days or now - last >= 60:
+                out.append(doc_id)
+                last = now
+            self._seen[doc_id] = (pairs, last)
+        return out
 
     def _build_automaton(self) -> Any:
         """Identifiers, the canary prefix, and the literal every pattern needs (a regex runs only where it occurs)."""
@@ -304,7 +328,7 @@ class BatchScan:
             cfg = self.scanner.cfg
             leak_store.settle_owners(
                 conn,
-                (d for d, _, _ in counts),
+                self.scanner.settle_candidates(counts),
                 min_requests=cfg.owner_min_requests,
                 min_days=cfg.owner_min_days,
                 now=now,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from bot.access import channel_tenant
 from bot.cards import blocks as b
 from bot.cards.blocks import Card
 from bot.cards.limits import HEADER_TEXT, SECTION_TEXT, truncate_text
@@ -72,6 +73,9 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
     end = int(now.timestamp()) // 60 * 60 + 60
     start = end - WINDOWS[query.window]
     where = {"category": query.category} if query.category else {}
+    scoped = channel_tenant(services, request.channel_id)
+    if scoped is not None:  # a tenant's channel sees that tenant's requests only
+        where["tenant"] = scoped
     step = STEPS[query.window]
     series_start = start // step * step if step < 3600 else start // 3600 * 3600
     with services.db.session() as session:
@@ -98,7 +102,12 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
     base_n = sum(int(t["requests"]) for t in baseline.values())
     base_k = sum(int(t["refusals"]) for t in baseline.values())
     markers = _markers(snapshots)
-    open_alarms = [a for a in alarms.values() if not query.category or f"category={query.category}" in a.scope]
+    open_alarms = [
+        a
+        for a in alarms.values()
+        if (not query.category or f"category={query.category}" in a.scope)
+        and (scoped is None or f"tenant={scoped}" in a.scope)
+    ]
     text = render(
         "refusals_command.md.j2",
         query=query,
