@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.cards.text import render
 from bot.detectors import Finding
+
+if TYPE_CHECKING:
+    from bot.services import Services
 from storage import leaks as leak_store
 from storage.leaks_models import LeakHit
 
@@ -62,12 +65,12 @@ def group_hits(hits: list[LeakHit]) -> list[LeakGroup]:
     return sorted(groups.values(), key=lambda g: g.key)
 
 
-def current_groups(services: object, now: datetime) -> list[LeakGroup]:
+def current_groups(services: Services, now: datetime) -> list[LeakGroup]:
     """The leak groups firing at ``now``: hits received within ``[leaks].window_hours`` before it."""
-    window = timedelta(hours=services.settings.file.leaks.window_hours)  # type: ignore[attr-defined]
+    window = timedelta(hours=services.settings.file.leaks.window_hours)
     until = int(now.timestamp() * 1000)
     since = int((now - window).timestamp() * 1000)
-    with services.db.session() as session:  # type: ignore[attr-defined]
+    with services.db.session() as session:
         hits = leak_store.list_hits(session=session, since_ms=since, until_ms=until)
     return group_hits(hits)
 
@@ -104,22 +107,16 @@ def describe(group: LeakGroup) -> dict[str, object]:
     return {"title": title, "summary": summary, "figures": figures, "requests": requests}
 
 
-def detect(services: object, now: datetime) -> list[Finding]:
-    """Detector ``tenant_leak``: one critical finding per cause and (owner, receiver) pair; writes nothing."""
+def detect(services: Services, now: datetime) -> list[Finding]:
+    """Detector ``tenant_leak``: one critical finding per cause and (owner, receiver) pair; writes nothing.
+
+    Findings whose hits came through the same component (the requests' path, else their
+    prompt version) share an incident, so one leaking cache makes one card.
+    """
     findings = []
     for group in current_groups(services, now):
         d = describe(group)
-        last = group.hits[-1]
-        labels = {
-            "tenant": group.tenant,
-            "source_tenant": group.source_tenant,
-            "cause": group.cause,
-            "request_id": last.request_id,
-            "prompt_version": last.prompt_version,
-            "model": last.model,
-        }
-        extra = {"cause": group.cause, "runbook": RUNBOOK, "suggested_flag": SUGGESTED_FLAG, "incident": group.incident}
-        known = {f.name for f in dataclasses.fields(Finding)}
+        first = group.hits[0]
         findings.append(
             Finding(
                 detector=DETECTOR,
@@ -128,11 +125,19 @@ def detect(services: object, now: datetime) -> list[Finding]:
                 severity="critical",
                 title=str(d["title"]),
                 summary=str(d["summary"]),
-                labels=labels,
-                started_at=datetime.fromtimestamp(group.hits[0].received_ms / 1000, UTC),
+                labels={
+                    "tenant": group.tenant,
+                    "source_tenant": group.source_tenant,
+                    "cause": group.cause,
+                    "request_id": first.request_id,
+                },
+                started_at=datetime.fromtimestamp(first.received_ms / 1000, UTC),
                 figures=d["figures"],  # type: ignore[arg-type]
                 sample_request_ids=d["requests"][:10],  # type: ignore[index]
-                **{k: v for k, v in extra.items() if k in known},  # the kernel's Finding carries these
+                cause=group.cause,
+                runbook=RUNBOOK,
+                suggested_flag=f"{SUGGESTED_FLAG} tenant={group.tenant}",
+                incident=group.incident,
             )
         )
     return findings
