@@ -19,7 +19,7 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TENANTS = {
     "acme": TenantFingerprint(identifiers=["Acme Corp", "acme.com"], patterns=[r"ACM-\d{6}"], doc_prefixes=["acme/"]),
     "globex": TenantFingerprint(identifiers=["Globex", "globex.io"], patterns=[r"GLX\d{8}"]),
-    "initech": TenantFingerprint(identifiers=["Initech"]),
+    "initech": TenantFingerprint(identifiers=["Initech"], patterns=[r"\b[QZ]{2}\d{6}\b"]),  # no literal to anchor
 }
 
 
@@ -80,6 +80,14 @@ def test_pattern_of_another_tenant(leak_services: Services) -> None:
     groups = current_groups(leak_services, NOW + timedelta(minutes=1))
     assert [(g.cause, g.source_tenant, g.tenant, g.hits[0].span) for g in groups] == [
         ("identifier", "globex", "initech", "GLX00001234")
+    ]
+
+
+def test_pattern_without_a_literal_still_runs(leak_services: Services) -> None:
+    _send(leak_services, [_ev("acme", "Your code is ZQ123456."), _ev("initech", "Your code is ZQ123457.")])
+    groups = current_groups(leak_services, NOW + timedelta(minutes=1))
+    assert [(g.cause, g.source_tenant, g.tenant, g.hits[0].span) for g in groups] == [
+        ("identifier", "initech", "acme", "ZQ123456")
     ]
 
 
