@@ -1,9 +1,9 @@
 """The scan at ingest: every stored prompt, context and response against the other tenants' fingerprints.
 
-One Aho-Corasick automaton holds every tenant's identifiers plus the canary prefix; a prefix
-hit is hashed and looked up among the active canaries (they are stored hashed), so creating
-a canary changes no automaton. Each receiving tenant gets one combined regex of the other
-tenants' patterns. Context doc_ids are checked against declared and learned owners, and
+One Aho-Corasick pass per event finds the other tenants' identifiers, the canary prefix and the
+literal each pattern needs; a canary candidate is hashed and looked up among the active canaries
+(stored hashed), so creating one changes no automaton. Patterns without such a literal run as
+one combined regex of the other tenants' patterns. Context doc_ids are checked against declared and learned owners, and
 counted (per tenant and UTC date) until the counts settle who owns them.
 """
 
@@ -28,6 +28,8 @@ from storage.engine import Database
 PARTS = ("prompt", "context", "response")
 SEP = "\n\x00\n"
 MAX_HITS_PER_REQUEST = 5
+PER_TENANT_AUTOMATA = 200
+FLUSH_EVERY_S = 5.0
 DAY_MS = 86_400_000
 _CANARY_CHARS = frozenset(leak_store.CANARY_ALPHABET)
 
@@ -90,7 +92,11 @@ class Scanner:
         """Patterns without a literal the automaton can find first: these run on every event."""
         self._own: dict[str, frozenset[str]] = {}
         """Per tenant, the automaton's words that only ever point at the tenant itself: skipped at once."""
+        self._entries: dict[str, list[tuple[Any, ...]]] = {}
+        self._automata: dict[str, tuple[Any, frozenset[str]]] = {}
         self._automaton = self._build_automaton()
+        self._pending: Counter[tuple[str, str, int]] = Counter()
+        self._flushed = time.monotonic()
         self._seen: dict[str, tuple[set[tuple[str, int]], float]] = {}
         """Per unsettled document: the (tenant, day) pairs this process counted, and when it last settled it."""
 
@@ -115,6 +121,32 @@ class Scanner:
             self._seen[doc_id] = (pairs, last)
         return out
 
+    def record_documents(self, conn: Connection, counts: Counter[tuple[str, str, int]], now: datetime) -> None:
+        """Count documents served, and settle the owners these counts may decide, in the caller's transaction.
+
+        Counts that cannot decide anything yet (a (tenant, day) pair already counted, on a
+        document seen on fewer dates than needed) wait in memory and are written every
+        ``FLUSH_EVERY_S``, or with the first batch that makes their document a candidate: the
+        first day of a launch then costs one small write every few seconds instead of one per batch.
+        A crash loses at most those few seconds of counts, which only delays what is learned.
+        """
+        with self._lock:
+            candidates = set(self.settle_candidates(counts))
+            self._pending.update(counts)
+            clock = time.monotonic()
+            if clock - self._flushed >= FLUSH_EVERY_S:
+                due, self._pending, self._flushed = self._pending, Counter(), clock
+            else:
+                due = Counter({k: n for k, n in self._pending.items() if k[0] in candidates})
+                for k in due:
+                    del self._pending[k]
+        leak_store.add_doc_days(conn, due)
+        if candidates:
+            cfg = self.cfg
+            leak_store.settle_owners(
+                conn, candidates, min_requests=cfg.owner_min_requests, min_days=cfg.owner_min_days, now=now
+            )
+
     def _build_automaton(self) -> Any:
         """Identifiers, the canary prefix, and the literal every pattern needs (a regex runs only where it occurs)."""
         automaton = ahocorasick.Automaton()
@@ -138,8 +170,30 @@ class Scanner:
             if len(owners) == 1 and all(v[0] != "canary" for v in values):
                 own.setdefault(owners.pop(), set()).add(word)
         self._own = {t: frozenset(words) for t, words in own.items()}
+        self._entries = entries
         automaton.make_automaton()
         return automaton
+
+    def automaton_for(self, tenant: str) -> tuple[Any, frozenset[str]]:
+        """The automaton a tenant's event is scanned with, and the words in it to ignore.
+
+        With up to ``PER_TENANT_AUTOMATA`` configured tenants each gets its own automaton
+        without its own words (its traffic mentions them all the time, and every mention
+        would come back to Python only to be dropped); beyond that, the shared one and a filter.
+        """
+        built = self._automata.get(tenant)
+        if built is not None:
+            return built
+        own = self._own.get(tenant, frozenset())
+        if not own or len(self.tenants) > PER_TENANT_AUTOMATA:
+            return self._automaton, own
+        automaton = ahocorasick.Automaton()
+        for word, values in self._entries.items():
+            if word not in own:
+                automaton.add_word(word, (word, tuple(values)))
+        automaton.make_automaton()
+        self._automata[tenant] = (automaton, frozenset())
+        return self._automata[tenant]
 
     def fingerprints(self, conn: Connection) -> Fingerprints:
         """The current fingerprints: one cheap read of the version row, a reload only when it moved."""
@@ -187,20 +241,35 @@ class Scanner:
         with db.engine.connect() as conn:
             fp = self.fingerprints(conn)
         result = BatchScan(self)
-        iter_ = fp.automaton.iter
-        own_words = fp.own_identifiers
-        empty: frozenset[str] = frozenset()
         unanchored = bool(self._unanchored)
+        automata = self._automata
+        owners = fp.stored.owners
+        shared = self.shared_sources
+        prefixed = bool(fp.all_prefixes)
         for row, body, raw in zip(rows, bodies, raws, strict=True):
             tenant = row["tenant"]
-            parts = (body["prompt"] or "", body["context"] or "", body["response"] or "")
-            lowered = SEP.join(parts).lower()
-            own = own_words.get(tenant, empty)
-            found = [h for h in iter_(lowered) if h[1][0] not in own]
-            hits = self._text_hits(fp, row, parts, lowered, found) if found or unanchored else []
+            prompt, context_json, response = body["prompt"] or "", body["context"] or "", body["response"] or ""
+            lowered = f"{prompt}{SEP}{context_json}{SEP}{response}".lower()
+            automaton, own = automata.get(tenant) or self.automaton_for(tenant)
+            found = list(automaton.iter(lowered))
+            if own and found:
+                found = [h for h in found if h[1][0] not in own]
+            hits = (
+                self._text_hits(fp, row, (prompt, context_json, response), lowered, found)
+                if found or unanchored
+                else []
+            )
             context = raw.get("context")
             if context:
-                self._doc_hits(fp, row, context, hits, result)
+                for doc in context:
+                    doc_id = doc.get("doc_id")
+                    if not doc_id or doc.get("source") in shared:
+                        continue
+                    owner = (self._owner_of_prefix(doc_id) if prefixed else None) or owners.get(doc_id)
+                    if owner is None:
+                        result.docs.setdefault((tenant, row["request_id"]), []).append((doc_id, row["ts_ms"] // DAY_MS))
+                    elif owner and owner != tenant:
+                        hits.append(_hit(row, "foreign_document", owner, "context", doc_id))
             if hits:
                 result.hits[(tenant, row["request_id"])] = _dedupe(hits)[:MAX_HITS_PER_REQUEST]
         return result
@@ -251,25 +320,6 @@ class Scanner:
                 if len(hits) >= MAX_HITS_PER_REQUEST:
                     break
         return hits
-
-    def _doc_hits(
-        self, fp: Fingerprints, row: dict[str, Any], context: list[Any], hits: list[dict[str, Any]], result: BatchScan
-    ) -> None:
-        """Foreign documents in one event's context; documents whose owner is not settled yet are counted."""
-        tenant = row["tenant"]
-        owners = fp.stored.owners
-        for doc in context:
-            doc_id = doc.get("doc_id")
-            if not doc_id or doc.get("source") in self.shared_sources:
-                continue
-            owner = self._owner_of_prefix(doc_id) if fp.all_prefixes else None
-            if owner is None:
-                owner = owners.get(doc_id)
-                if owner is None:
-                    result.docs.setdefault((tenant, row["request_id"]), []).append((doc_id, row["ts_ms"] // DAY_MS))
-                    continue
-            if owner and owner != tenant:
-                hits.append(_hit(row, "foreign_document", owner, "context", doc_id))
 
 
 def _part(parts: list[str], offset: int) -> str:
@@ -324,12 +374,4 @@ class BatchScan:
                 for doc_id, day in docs:
                     counts[(doc_id, tenant, day)] += 1
         if counts:
-            leak_store.add_doc_days(conn, counts)
-            cfg = self.scanner.cfg
-            leak_store.settle_owners(
-                conn,
-                self.scanner.settle_candidates(counts),
-                min_requests=cfg.owner_min_requests,
-                min_days=cfg.owner_min_days,
-                now=now,
-            )
+            self.scanner.record_documents(conn, counts, now)
