@@ -227,6 +227,8 @@ class Settings(BaseSettings):
             elif isinstance(value, BaseModel):
                 for name in type(value).model_fields:
                     walk(getattr(value, name))
+                for extra in (value.__pydantic_extra__ or {}).values():  # the capabilities' sections
+                    walk(extra)
             elif isinstance(value, dict):
                 for v in value.values():
                     walk(v)

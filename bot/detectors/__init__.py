@@ -32,9 +32,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from bot.alerts.model import AlertIn, Evidence, Severity
-
 if TYPE_CHECKING:
+    from bot.alerts.model import AlertIn, Severity
     from bot.services import Services
     from storage.alarms import DetectorAlarm
 
@@ -89,6 +88,8 @@ class Finding:
 
     def to_alert(self) -> AlertIn:
         """The alert of a finding that is an incident by itself (one cohort, one card)."""
+        from bot.alerts.model import AlertIn, Evidence  # the alert pipeline's shape, needed only to deliver
+
         return AlertIn(
             source="afterlaunch",
             fingerprint=f"afterlaunch:{self.incident}",
