@@ -15,18 +15,7 @@ from bot.slack.registry import Upload
 
 def report_card(r: SpendReport) -> tuple[Card, Upload]:
     """Totals, burn and projection against the budget, per-cohort rows and movers; the burn chart beside it."""
-    head = render(
-        "cost_report.md.j2",
-        total=r.total,
-        scope=r.scope,
-        window=r.window,
-        requests=r.requests,
-        change=r.change,
-        budget=r.budget,
-        burn=r.burn or 0.0,
-        projected=r.projected or 0.0,
-        left=r.left,
-    )
+    head = render("cost_report.md.j2", **{**vars(r), "burn": r.burn or 0.0, "projected": r.projected or 0.0})
     body = render("cost_rows.md.j2", dim=r.dim, rows=r.table, movers=r.movers)
     png = render_chart(
         r.series, start=r.start, end=r.end, pace_per_s=r.pace, title=f"Spend, {r.scope}, last {r.window}"
