@@ -25,31 +25,31 @@ class TenantConfig(BaseModel):
 
 @pytest.fixture(autouse=True)
 def plugged(monkeypatch: pytest.MonkeyPatch) -> None:
-    extra = Capability(name="sections", config={"latency": LatencyConfig, "tenants": dict[str, TenantConfig]})
+    extra = Capability(name="sections", config={"latency": LatencyConfig, "accounts": dict[str, TenantConfig]})
     monkeypatch.setattr(capabilities, "INSTALLED", [*capabilities.INSTALLED, extra])
 
 
 def test_sections_are_read_and_default_when_absent(tmp_path: Path) -> None:
     path = tmp_path / "afterlaunch.toml"
     path.write_text(
-        '[latency]\np95_ms = 900\n\n[tenants.acme]\nchannel = "C0ACME"\n\n[refusals]\nextra_patterns = ["^no$"]\n'
+        '[latency]\np95_ms = 900\n\n[accounts.acme]\nchannel = "C0ACME"\n\n[refusals]\nextra_patterns = ["^no$"]\n'
     )
     cfg = load_file_config(path)
     assert cfg.latency == LatencyConfig(p95_ms=900)
-    assert cfg.tenants == {"acme": TenantConfig(channel="C0ACME")}
+    assert cfg.accounts == {"acme": TenantConfig(channel="C0ACME")}
     assert cfg.refusals.extra_patterns == ["^no$"]
     empty = FileConfig()
-    assert empty.latency == LatencyConfig() and empty.tenants == {} and empty.routing.routes == []
+    assert empty.latency == LatencyConfig() and empty.accounts == {} and empty.routing.routes == []
 
 
 def test_a_bad_value_names_the_file_the_key_and_the_reason(tmp_path: Path) -> None:
     path = tmp_path / "afterlaunch.toml"
-    path.write_text("[tenants.acme]\nshare = 3\n")
+    path.write_text("[accounts.acme]\nshare = 3\n")
     with pytest.raises(ConfigError) as err:
         load_file_config(path)
     message = str(err.value)
-    assert f"{path}: tenants.acme.channel: Field required" in message
-    assert f"{path}: tenants.acme.share: Input should be less than or equal to 1" in message
+    assert f"{path}: accounts.acme.channel: Field required" in message
+    assert f"{path}: accounts.acme.share: Input should be less than or equal to 1" in message
 
 
 def test_an_unknown_section_is_refused_by_name(tmp_path: Path) -> None:
