@@ -43,7 +43,8 @@ NOT_COHORT = frozenset({"detector", "cause", "severity", "incident"})
 
 @dataclass(frozen=True)
 class Finding:
-    """Something a detector saw. ``key`` is stable across runs, so one condition is one alarm.
+    """Something a detector saw. ``key`` is stable across runs, so one condition is one alarm; start it
+    with the detector's name (``latency_fallback:tenant=acme``): keys are unique across detectors.
 
     ``cause`` is a short machine name (``leaked_api_key``, ``fallback_share``);
     ``runbook`` the id (file stem under ``runbooks/``) of the runbook that fits;
