@@ -66,3 +66,10 @@ def slack_group_members(client: object) -> GroupMembers:
         return set(response.get("users", []))
 
     return members
+
+
+def channel_tenant(services: Services, channel_id: str | None) -> str | None:
+    """The one tenant a channel is mapped to in ``[channels].tenant_channels``: it may see nothing of another."""
+    if not channel_id:
+        return None
+    return services.settings.file.channels.tenant_channels.get(channel_id)

@@ -68,7 +68,23 @@ def receive(services: Services, alerts: list[AlertIn], now: datetime, *, forward
         services.wake_outbox.set()
     if effects.changed:
         after_change(services, now, forward=forward)
+    _auto_trip(services, alerts, results, now)
     return results
+
+
+def _auto_trip(services: Services, alerts: list[AlertIn], results: list[Received], now: datetime) -> None:
+    """Let ``[[killswitch.auto_trip]]`` rules act on alerts that just opened (or reopened), after they are stored."""
+    if not services.settings.file.killswitch.auto_trip:
+        return
+    from bot.flags.autotrip import auto_trip
+
+    for alert, result in zip(alerts, results, strict=True):
+        if alert.status != "firing" or result.action not in ("created", "digested", "reopened", "updated"):
+            continue
+        try:
+            auto_trip(services, alert.labels, result.card_key, now)
+        except Exception:
+            log.exception("auto-trip for %s failed; the card still offers the kill switch", alert.fingerprint)
 
 
 def after_change(services: Services, now: datetime, *, forward: bool = True) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -38,11 +38,21 @@ class Writer:
     tenant: str | None
 
 
+class IngestHook(Protocol):
+    """A capability's work on each batch: ``prepare`` runs outside the write lock, its result's
+    ``write(conn, stored, now)`` inside the batch's transaction, for the events actually stored."""
+
+    def prepare(
+        self, db: Database, rows: Sequence[dict[str, Any]], bodies: Sequence[dict[str, Any]], raws: Sequence[Any]
+    ) -> Any: ...
+
+
 @dataclass(frozen=True)
 class IngestConfig:
     prices: PriceTable
     secret_key: bytes
     refusal_patterns: RefusalPatterns = field(default_factory=RefusalPatterns.default)
+    hooks: tuple[IngestHook, ...] = ()
 
 
 def _field_path(index: int, loc: Sequence[int | str]) -> str:
@@ -208,9 +218,10 @@ def ingest(db: Database, events: Sequence[Any], *, cfg: IngestConfig, writer: Wr
     # can be computed outside it is throughput. Recomputed inside only when the
     # batch held events already stored.
     aggregates = rollups.aggregate(rows)
+    pending = [hook.prepare(db, rows, bodies, [raw for _, raw in good]) for hook in cfg.hooks]
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            inserted = _store(db, rows, bodies, aggregates)
+            inserted = _store(db, rows, bodies, aggregates, pending, now)
             break
         except DBAPIError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
@@ -224,7 +235,12 @@ def ingest(db: Database, events: Sequence[Any], *, cfg: IngestConfig, writer: Wr
 
 
 def _store(
-    db: Database, rows: list[dict[str, Any]], bodies: list[dict[str, Any]], aggregates: rollups.Aggregates
+    db: Database,
+    rows: list[dict[str, Any]],
+    bodies: list[dict[str, Any]],
+    aggregates: rollups.Aggregates,
+    pending: list[Any],
+    now: datetime,
 ) -> int:
     with db.write_session() as session:
         conn = session.connection()
@@ -241,4 +257,6 @@ def _store(
         if len(ids) != len(rows):
             aggregates = rollups.aggregate([r for r in rows if (r["tenant"], r["request_id"]) in ids])
         rollups.add_aggregates(conn, aggregates)
+        for work in pending:
+            work.write(conn, ids, now)
     return len(ids)

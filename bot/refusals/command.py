@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from bot.cards import blocks as b
-from bot.cards.blocks import Card
-from bot.cards.limits import HEADER_TEXT, SECTION_TEXT, truncate_text
-from bot.cards.text import render
+from bot.access import channel_tenant
+from bot.detectors import open_alarms
 from bot.errors import UserError
-from bot.refusals.chart import Line, Marker, render_png
+from bot.refusals import shift
+from bot.refusals.cards import report_card
+from bot.refusals.chart import Line
 from bot.refusals.stats import wilson
 from bot.services import Services
-from bot.slack.registry import CommandReply, CommandRequest, SlashCommand, Upload
+from bot.slack.registry import CommandReply, CommandRequest, SlashCommand
 from storage import refusals as store
 from storage import rollups
 from storage.models import LLMRequest
@@ -72,6 +72,9 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
     end = int(now.timestamp()) // 60 * 60 + 60
     start = end - WINDOWS[query.window]
     where = {"category": query.category} if query.category else {}
+    scoped = channel_tenant(services, request.channel_id)
+    if scoped is not None:  # a tenant's channel sees that tenant's requests only
+        where["tenant"] = scoped
     step = STEPS[query.window]
     series_start = start // step * step if step < 3600 else start // 3600 * 3600
     with services.db.session() as session:
@@ -84,7 +87,6 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
         )
         snapshots = store.list_snapshots(session=session, since_ms=start * 1000, until_ms=end * 1000, where=where)
         rules = _rule_counts(session, max(start, end - RULES_WINDOW), end, where)
-        alarms = store.list_alarms(session=session)
     if not current and query.category:
         raise UserError(
             f"no requests in category '{query.category}' in the last {query.window}. "
@@ -98,50 +100,30 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
     base_n = sum(int(t["requests"]) for t in baseline.values())
     base_k = sum(int(t["refusals"]) for t in baseline.values())
     markers = _markers(snapshots)
-    open_alarms = [a for a in alarms.values() if not query.category or f"category={query.category}" in a.scope]
-    text = render(
-        "refusals_command.md.j2",
-        query=query,
-        rows=rows[:MAX_ROWS],
-        more=max(0, len(rows) - MAX_ROWS),
-        total=_row("all", {"requests": total_n, "refusals": total_k}, {"requests": base_n, "refusals": base_k}),
-        markers=markers[:8],
-        rules=rules,
-        rules_hours=min(WINDOWS[query.window], RULES_WINDOW) // 3600,
-        alarms=open_alarms[:5],
-    )
-    title = f"Refusals · {query.category or 'all categories'} · {query.window} by {query.by}"
-    card = Card(
-        text=title,
-        blocks=[
-            b.header(truncate_text(title, HEADER_TEXT)),
-            *_sections(text),
-            b.context("Chart attached below."),
-        ],
-    )
+    shifts = [
+        {"scope": a.memo.get("scope", a.key), "started_at": a.started_at}
+        for a in open_alarms(services, shift.DETECTOR).values()
+    ]
+    shifts = [
+        a
+        for a in shifts
+        if (not query.category or f"category={query.category}" in a["scope"])
+        and (scoped is None or f"tenant={scoped}" in a["scope"])  # a tenant's channel: its own shifts only
+    ]
+    view = {
+        "query": query,
+        "rows": rows[:MAX_ROWS],
+        "more": max(0, len(rows) - MAX_ROWS),
+        "total": _row("all", {"requests": total_n, "refusals": total_k}, {"requests": base_n, "refusals": base_k}),
+        "markers": markers[:8],
+        "rules": rules,
+        "rules_hours": min(WINDOWS[query.window], RULES_WINDOW) // 3600,
+        "alarms": shifts[:5],
+    }
     top = [r["name"] for r in rows[:CHART_LINES]]
     lines = [Line(name or "(none)", [(t, n, k) for t, (g,), n, k in series if g == name]) for name in top]
-    png = render_png(
-        title,
-        lines,
-        [Marker(m["at"], m["label"]) for m in markers[:8]],
-        baseline=base_k / base_n if base_n else None,
-    )
-    slug = (query.category or "all").replace("/", "_")[:40]
-    upload = Upload(filename=f"refusals-{slug}-{query.window}.png", content=png, title=title)
+    card, upload = report_card(view, lines, baseline=base_k / base_n if base_n else None)
     return CommandReply(card=card, uploads=[upload])
-
-
-def _sections(text: str) -> list[dict[str, object]]:
-    """Split long text into sections at line ends, so long names shorten one line rather than the card's tail."""
-    chunks: list[str] = []
-    for line in text.splitlines():
-        line = truncate_text(line, SECTION_TEXT)
-        if chunks and len(chunks[-1]) + 1 + len(line) <= SECTION_TEXT:
-            chunks[-1] += "\n" + line
-        else:
-            chunks.append(line)
-    return [b.section(chunk) for chunk in chunks if chunk.strip()]
 
 
 def _row(name: str, totals: dict[str, float], base: dict[str, float] | None) -> dict[str, object]:

@@ -9,7 +9,7 @@ Severity = Literal["critical", "high", "medium", "low", "info"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
 
 KNOWN_COMMANDS: frozenset[str] = frozenset(
-    {"/cost", "/refusals", "/triage", "/killswitch", "/latency", "/evals", "/alerts"}
+    {"/cost", "/refusals", "/triage", "/killswitch", "/latency", "/evals", "/alerts", "/audit"}
 )
 
 STEPS_SECTION = "Steps"

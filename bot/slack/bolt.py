@@ -1,8 +1,8 @@
 """The Bolt app: listeners are thin (ack, parse, call a plain function, reply).
 
 Built per service instance (never at import time). Slash commands come from the
-registry; capabilities register their interactive listeners in
-``interaction_registrars``. A listener acks and does only quick work (a
+registry; installed capabilities register their interactive listeners
+(``Capability.listeners``, read by ``interaction_registrars``). A listener acks and does only quick work (a
 database write, views.open); anything slow runs in Bolt's lazy listeners after
 the ack, so Slack's 3-second limit is never at risk.
 """
@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.access import AccessChecker, slack_group_members
-from bot.errors import AfterlaunchError
+from bot.errors import problem_of
 from bot.services import Services
 from bot.slack import home
 from bot.slack.ackfirst import AckFirst, WorkAfterAck
@@ -131,12 +131,10 @@ Registrar = Callable[[App, Services, AccessChecker], None]
 
 
 def interaction_registrars() -> list[Registrar]:
-    """Capabilities that add buttons, modals and shortcuts register them here."""
-    from bot.alerts import slack as alerts
-    from bot.flags import slack as killswitch
-    from bot.triage import slack as triage
+    """The buttons, modals and shortcuts of every installed capability (``Capability.listeners``)."""
+    from bot.capabilities import installed
 
-    return [killswitch.register, alerts.register, triage.register]
+    return [register for capability in installed() for register in capability.listeners]
 
 
 def create_bolt_app(
@@ -177,12 +175,7 @@ def create_bolt_app(
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Respond | None = None) -> None:
-        if isinstance(error, AfterlaunchError):
-            message = error.message
-        else:
-            ref = uuid.uuid4().hex[:8]
-            log.error("Slack listener failed (ref %s): %s", ref, error, exc_info=error)
-            message = f"Something went wrong on our side (ref {ref})."
+        message = problem_of(error, where="That action").message
         if respond is not None and body.get("response_url"):
             card = error_card(message).to_message()
             respond(text=card["text"], blocks=card.get("blocks"), response_type="ephemeral", replace_original=False)

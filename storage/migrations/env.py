@@ -1,9 +1,11 @@
 from alembic import context
 from sqlmodel import SQLModel
 
+import storage.alarms
 import storage.alerts_models
 import storage.cost_models
 import storage.flags_models
+import storage.leaks_models
 import storage.models
 import storage.refusals_models  # noqa: F401
 
