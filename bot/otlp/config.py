@@ -48,7 +48,7 @@ class OtlpConfig(BaseModel):
     max_spans: int = Field(default=10_000, ge=1, le=100_000)
     """Spans in one export request; more is refused with 413 (exporters split batches at 512)."""
     litellm_tenant: list[AttrName] = Field(
-        default_factory=lambda: ["metadata.user_api_key_team_alias", "metadata.user_api_key_team_id"]
+        default_factory=lambda: ["metadata.user_api_key_team_alias", "metadata.team_alias"]
     )
     """Dotted paths into LiteLLM's standard logging payload giving the tenant, first match wins."""
     litellm_intent: list[AttrName] = Field(default_factory=lambda: ["metadata.requester_metadata.intent"])

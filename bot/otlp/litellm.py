@@ -104,6 +104,7 @@ def to_event(entry: Any, cfg: OtlpConfig, *, key_tenant: str | None) -> tuple[di
         "model_requested": text(entry.get("model_group")) or text(entry.get("model")),
         "provider": text(entry.get("custom_llm_provider")),
         "trace_id": text(entry.get("trace_id")),
+        "session_id": text(entry.get("session_id")),
         "user_id": text(metadata.get("user_api_key_end_user_id")) or text(entry.get("end_user")),
         "input_tokens": integer(entry.get("prompt_tokens")) or 0,
         "output_tokens": integer(entry.get("completion_tokens")) or 0,
