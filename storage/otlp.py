@@ -3,33 +3,69 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
-from storage.dialect import upsert_insert
 from storage.models import LLMRequest, RequestBody
 from storage.otlp_models import OtlpSpan
 
 SPANS = OtlpSpan.__table__
 
 
-def insert_spans(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Store spans once: a resent batch or a second replica's copy changes nothing."""
+COLUMNS = ("tenant", "trace_id", "span_id", "kind", "start_ms", "end_ms", "request_id", "docs", "received_ms")
+
+
+@cache
+def _insert_sql(dialect: str) -> str:
+    # Plain SQL with positional rows, as the requests insert: per-row parameter processing
+    # in SQLAlchemy cost more than the insert itself on the OTLP path.
+    marks = ", ".join(["?" if dialect == "sqlite" else "%s"] * len(COLUMNS))
+    verb = "INSERT OR IGNORE" if dialect == "sqlite" else "INSERT"
+    tail = "" if dialect == "sqlite" else " ON CONFLICT (tenant, trace_id, span_id) DO NOTHING"
+    return f"{verb} INTO otlp_spans ({', '.join(COLUMNS)}) VALUES ({marks}){tail}"
+
+
+def insert_spans(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Store spans (tuples in ``COLUMNS`` order) once: a resent batch or another replica's copy changes nothing."""
     if rows:
-        stmt = upsert_insert(conn, SPANS).on_conflict_do_nothing(index_elements=["tenant", "trace_id", "span_id"])
-        conn.execute(stmt, list(rows))
+        conn.exec_driver_sql(_insert_sql(conn.dialect.name), list(rows))
 
 
-def list_trace_spans(conn: Connection, traces: Iterable[tuple[str, str]]) -> list[OtlpSpan]:
-    """Every kept span of these (tenant, trace id) pairs."""
+def count_trace_spans(conn: Connection, trace_ids: Iterable[str]) -> int:
+    """How many spans are kept for these trace ids: unchanged since a read means nothing arrived."""
+    ids = sorted(set(trace_ids))
+    if not ids:
+        return 0
+    return conn.execute(select(func.count()).select_from(SPANS).where(SPANS.c.trace_id.in_(ids))).scalar_one()
+
+
+def list_trace_spans(conn: Connection, traces: Iterable[tuple[str, str]]) -> list[tuple[Any, ...]]:
+    """(tenant, trace_id, span_id, kind, start_ms, end_ms, request_id) of every kept span of these
+    (tenant, trace id) pairs; documents are read apart, only for the retrievals a join needs."""
     wanted = set(traces)
     if not wanted:
         return []
     ids = sorted({trace for _, trace in wanted})
-    rows = conn.execute(select(SPANS).where(SPANS.c.trace_id.in_(ids))).mappings()
-    return [OtlpSpan(**row) for row in rows if (row["tenant"], row["trace_id"]) in wanted]
+    c = SPANS.c
+    stmt = select(c.tenant, c.trace_id, c.span_id, c.kind, c.start_ms, c.end_ms, c.request_id).where(
+        c.trace_id.in_(ids)
+    )
+    return [tuple(row) for row in conn.execute(stmt) if (row[0], row[1]) in wanted]
+
+
+def get_docs(conn: Connection, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
+    """The stored documents (JSON) of these retrievals, keyed (tenant, trace_id, span_id)."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    c = SPANS.c
+    stmt = select(c.tenant, c.trace_id, c.span_id, c.docs).where(
+        c.span_id.in_(sorted({k[2] for k in wanted})), c.docs.is_not(None)
+    )
+    return {(t, tr, sp): docs for t, tr, sp, docs in conn.execute(stmt) if (t, tr, sp) in wanted}
 
 
 def set_contexts(conn: Connection, contexts: dict[tuple[str, str], str | None]) -> int:

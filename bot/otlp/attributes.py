@@ -11,6 +11,8 @@ import orjson
 def value_of(v: Any) -> Any:
     """One ``AnyValue`` as str, bool, int, float, bytes, list or dict (None when unset)."""
     which = v.WhichOneof("value")
+    if which == "string_value":  # most attributes: one test before the general case
+        return v.string_value
     if which is None:
         return None
     if which == "array_value":
@@ -22,7 +24,10 @@ def value_of(v: Any) -> Any:
 
 def as_dict(kvs: Iterable[Any]) -> dict[str, Any]:
     """A ``KeyValue`` list as a dict; later duplicates win, as in the SDKs."""
-    return {kv.key: value_of(kv.value) for kv in kvs}
+    out = {}
+    for kv in kvs:
+        out[kv.key] = value_of(kv.value)
+    return out
 
 
 def text(value: Any) -> str | None:
@@ -57,12 +62,11 @@ def indexed(attrs: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     """Flattened lists such as ``gen_ai.prompt.0.role`` as ``[{"role": ...}, ...]`` in index order."""
     found: dict[int, dict[str, Any]] = {}
     n = len(prefix)
-    for key, value in attrs.items():
-        if not key.startswith(prefix):
-            continue
-        index, _, rest = key[n:].partition(".")
-        if index.isdigit() and rest:
-            found.setdefault(int(index), {})[rest] = value
+    for key in attrs:
+        if key.startswith(prefix):
+            index, _, rest = key[n:].partition(".")
+            if rest and index.isdigit():
+                found.setdefault(int(index), {})[rest] = attrs[key]
     return [found[i] for i in sorted(found)]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 MAX_DOCS = 200  # the event API's limit on context entries
@@ -26,7 +27,7 @@ class JoinSpan:
     request_id: str | None = None
     docs: tuple[Any, ...] = ()
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str, str]:
         return (self.tenant, self.trace_id, self.span_id)
 
@@ -38,6 +39,8 @@ def assign(spans: Iterable[JoinSpan], *, window_ms: int) -> dict[tuple[str, str,
         by_trace[(span.tenant, span.trace_id)].append(span)
     out: dict[tuple[str, str, str], list[JoinSpan]] = {}
     for members in by_trace.values():
+        if len(members) < 2:
+            continue
         calls = sorted((s for s in members if s.kind == "llm"), key=lambda s: (s.start_ms, s.span_id))
         if not calls:
             continue

@@ -77,94 +77,108 @@ def store(
     db: Database, mapped: Mapped, *, cfg: OtlpConfig, ingest_cfg: IngestConfig, writer: Writer, now: datetime
 ) -> ExportResult:
     """Store the model calls as events with their joined context; keep the spans for later joins."""
-    result = ExportResult(dropped=mapped.dropped)
-    for r in mapped.rejected:
-        result.reasons.append(f"span {r.ref.span_id}: {r.reason}")
+    result = ExportResult(dropped=mapped.dropped, retrievals=len(mapped.retrievals))
+    result.reasons = [f"span {r.ref.span_id}: {r.reason}" for r in mapped.rejected]
     window_ms = int(cfg.join_window_seconds * 1000)
-    received_ms = int(now.timestamp() * 1000)
-    mine = [_join_span(c) for c in mapped.calls] + [_join_span(r) for r in mapped.retrievals]
-    traces = {(s.tenant, s.trace_id) for s in mine}
-    before = _stored_spans(db, traces)
-    joined = assign([*before, *mine], window_ms=window_ms)
+    calls = [_join_span(c) for c in mapped.calls]
+    mine = calls + [_join_span(r) for r in mapped.retrievals]
+    before = _stored_spans(db, {(s.tenant, s.trace_id) for s in mine})
+    joined = _with_docs(db, assign([*before, *mine], window_ms=window_ms), mine)
     events = []
-    for call, span in zip(mapped.calls, mine, strict=False):
+    for call, span in zip(mapped.calls, calls, strict=True):
         context = context_of(joined.get(span.key, []))
         events.append({**call.event, "context": context} if context else call.event)
     outcome = ingest(db, events, cfg=ingest_cfg, writer=writer, now=now)
     result.accepted, result.duplicates = outcome.accepted, outcome.duplicates
-    refused: set[int] = set()
+    refused = {err.index for err in outcome.errors}
     for err in outcome.errors:
-        refused.add(err.index)
         name = err.field.split("]", 1)[1].lstrip(".") if "]" in err.field else err.field
         result.reasons.append(f"span {mapped.calls[err.index].ref.span_id}: {name or 'event'} {err.message}")
     result.rejected = len(mapped.rejected) + len(refused)
-    kept = [s for i, s in enumerate(mine[: len(mapped.calls)]) if i not in refused]
-    kept += mine[len(mapped.calls) :]
     for i, call in enumerate(mapped.calls):
-        if i not in refused:
-            for name in call.unknown:
-                result.unknown[name] = result.unknown.get(name, 0) + 1
-    result.retrievals = len(mapped.retrievals)
+        for name in call.unknown if i not in refused else ():
+            result.unknown[name] = result.unknown.get(name, 0) + 1
+    kept = [s for i, s in enumerate(calls) if i not in refused] + mine[len(calls) :]
     if kept:
-        _keep_and_rejoin(db, kept, mine, joined, window_ms=window_ms, received_ms=received_ms)
+        refused_keys = {calls[i].key for i in refused}
+        rejoin = Rejoin(before, kept, joined, refused_keys, window_ms)
+        rejoin.run(db, received_ms=int(now.timestamp() * 1000))
     return result
 
 
-def _keep_and_rejoin(
-    db: Database,
-    kept: list[JoinSpan],
-    mine: list[JoinSpan],
-    joined: dict[tuple[str, str, str], list[JoinSpan]],
-    *,
-    window_ms: int,
-    received_ms: int,
-) -> None:
-    rows = [_row(s, received_ms) for s in kept]
-    with db.write_session() as session:
-        conn = session.connection()
-        span_store.insert_spans(conn, rows)
-        span_store.purge_spans(conn, before_ms=received_ms - int(KEEP_SPANS.total_seconds() * 1000))
-    # Read again after our commit: a retrieval committed meanwhile by another replica is seen here.
-    after = _stored_spans(db, {(s.tenant, s.trace_id) for s in kept})
-    if not any(s.kind == "retrieval" for s in after):
-        return
-    rejoined = assign(after, window_ms=window_ms)
-    my_keys = {s.key for s in mine}
-    fixes: dict[tuple[str, str], str | None] = {}
-    for span in after:
-        if span.kind != "llm" or span.request_id is None:
-            continue
-        now_ctx = rejoined.get(span.key, [])
-        was = joined.get(span.key, []) if span.key in my_keys else None
-        changed = (
-            [r.key for r in now_ctx] != [r.key for r in was]
-            if was is not None
-            else any(r.key in my_keys for r in now_ctx)
-        )
-        if changed:
-            context = context_of(now_ctx)
-            fixes[(span.tenant, span.request_id)] = orjson.dumps(context).decode() if context else None
-    if fixes:
+@dataclass
+class Rejoin:
+    """Keep this batch's spans, then fix the context of every stored call whose retrievals changed.
+
+    The trace is counted again after the commit: a span another replica committed meanwhile is
+    seen here (or that replica sees ours). With nothing new, the join computed before storing
+    stands, and only calls of earlier batches that this batch's retrievals joined need a write.
+    """
+
+    before: list[JoinSpan]
+    kept: list[JoinSpan]
+    joined: dict[tuple[str, str, str], list[JoinSpan]]
+    refused: set[tuple[str, str, str]]
+    window_ms: int
+
+    def run(self, db: Database, *, received_ms: int) -> None:
         with db.write_session() as session:
-            span_store.set_contexts(session.connection(), fixes)
+            conn = session.connection()
+            span_store.insert_spans(conn, [_row(s, received_ms) for s in self.kept])
+            span_store.purge_spans(conn, before_ms=received_ms - int(KEEP_SPANS.total_seconds() * 1000))
+        traces = {(s.tenant, s.trace_id) for s in self.kept}
+        ids = {trace for _, trace in traces}
+        spans = {s.key: s for s in (*self.before, *self.kept) if s.trace_id in ids}
+        with db.session() as session:
+            count = span_store.count_trace_spans(session.connection(), ids)
+        now_joined = self.joined
+        if count != len(spans) or self.refused & self.joined.keys():
+            spans = {s.key: s for s in _stored_spans(db, traces)}
+            now_joined = _with_docs(db, assign(spans.values(), window_ms=self.window_ms), self.kept)
+        fix = self._changed(spans.values(), now_joined)
+        if fix:
+            with db.write_session() as session:
+                span_store.set_contexts(session.connection(), fix)
+
+    def _changed(
+        self, spans: Iterable[JoinSpan], now_joined: dict[tuple[str, str, str], list[JoinSpan]]
+    ) -> dict[tuple[str, str], str | None]:
+        mine = {s.key for s in self.kept}
+        fix: dict[tuple[str, str], str | None] = {}
+        for span in spans:
+            if span.kind != "llm" or span.request_id is None:
+                continue
+            now_ctx = now_joined.get(span.key, [])
+            if span.key in mine:
+                changed = [r.key for r in now_ctx] != [r.key for r in self.joined.get(span.key, [])]
+            else:
+                changed = any(r.key in mine for r in now_ctx)
+            if changed:
+                context = context_of(now_ctx)
+                fix[(span.tenant, span.request_id)] = orjson.dumps(context).decode() if context else None
+        return fix
+
+
+def _with_docs(
+    db: Database, joined: dict[tuple[str, str, str], list[JoinSpan]], mine: list[JoinSpan]
+) -> dict[tuple[str, str, str], list[JoinSpan]]:
+    """The join with every retrieval's documents: this batch's at hand, stored ones read once."""
+    have = {s.key: s for s in mine if s.kind == "retrieval"}
+    missing = {r.key for rs in joined.values() for r in rs if r.key not in have}
+    if missing:
+        with db.session() as session:
+            stored = span_store.get_docs(session.connection(), missing)
+        for key, docs in stored.items():
+            have[key] = JoinSpan(*key, "retrieval", 0, 0, None, tuple(orjson.loads(docs)))
+    return {call: [have.get(r.key, r) for r in rs] for call, rs in joined.items()}
 
 
 def _stored_spans(db: Database, traces: Iterable[tuple[str, str]]) -> list[JoinSpan]:
+    if not traces:
+        return []
     with db.session() as session:
         rows = span_store.list_trace_spans(session.connection(), traces)
-    return [
-        JoinSpan(
-            r.tenant,
-            r.trace_id,
-            r.span_id,
-            r.kind,
-            r.start_ms,
-            r.end_ms,
-            r.request_id,
-            tuple(orjson.loads(r.docs)) if r.docs else (),
-        )
-        for r in rows
-    ]
+    return [JoinSpan(*row) for row in rows]
 
 
 def _join_span(item: LlmCall | Retrieval) -> JoinSpan:
@@ -190,15 +204,16 @@ def _join_span(item: LlmCall | Retrieval) -> JoinSpan:
     )
 
 
-def _row(span: JoinSpan, received_ms: int) -> dict[str, Any]:
-    return {
-        "tenant": span.tenant,
-        "trace_id": span.trace_id,
-        "span_id": span.span_id,
-        "kind": span.kind,
-        "start_ms": span.start_ms,
-        "end_ms": span.end_ms,
-        "request_id": span.request_id,
-        "docs": orjson.dumps(list(span.docs)).decode() if span.docs else None,
-        "received_ms": received_ms,
-    }
+def _row(span: JoinSpan, received_ms: int) -> tuple[Any, ...]:
+    docs = orjson.dumps(list(span.docs)).decode() if span.docs else None
+    return (
+        span.tenant,
+        span.trace_id,
+        span.span_id,
+        span.kind,
+        span.start_ms,
+        span.end_ms,
+        span.request_id,
+        docs,
+        received_ms,
+    )
