@@ -25,9 +25,9 @@ from storage.models import IngestKey
 
 
 def otlp_config(settings: Settings) -> OtlpConfig:
-    """``[otlp]`` of the TOML file; the defaults when the file has no such section."""
-    section = getattr(settings.file, "otlp", None)
-    return section if isinstance(section, OtlpConfig) else OtlpConfig()
+    """``[otlp]`` of the TOML file (its defaults when the file has no such section)."""
+    section: OtlpConfig = settings.file.otlp
+    return section
 
 
 def raw_key(request: Request, *, basic: bool) -> str | None:

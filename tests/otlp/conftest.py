@@ -21,19 +21,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM must no
 ANSWER = "A second charge usually means a prorated upgrade."
 
 
-def mounted_app(services: Services) -> Starlette:
-    """The real app; the OTLP routes are added by hand only while the capability is not wired."""
-    app = create_app(services.settings, services=services, start_background=False)
-    if not any(getattr(r, "path", None) == "/v1/traces" for r in app.routes):
-        from bot.otlp.views import ROUTES
-
-        app.router.routes.extend(ROUTES)
-    return app
-
-
 @pytest.fixture
 def api(services: Services) -> Iterator[str]:
-    with BackgroundServer(mounted_app(services)) as server:
+    with BackgroundServer(create_app(services.settings, services=services, start_background=False)) as server:
         yield server.url
 
 

@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace import Tracer
 from sqlalchemy import func, select
 
+from bot.otlp.config import OtlpConfig
 from bot.services import Services
 from storage.models import LLMRequest
 from tests.conftest import make_key
@@ -153,20 +154,17 @@ def test_a_tenant_bound_key_cannot_write_another_tenants_spans(api: str, service
     assert stored(services) == 2
 
 
-def test_spans_without_tenant_are_rejected_unless_a_default_is_set(api: str, services: Services) -> None:
+def test_spans_without_tenant_are_rejected_unless_a_default_is_set(
+    api: str, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = make_key(services)
     no_tenant = body(record(lambda t: chat_span(t, {"gen_ai.response.id": "chatcmpl-x"})))
     rejected, message = partial(post(api, key, no_tenant))
     assert rejected == 1 and "no tenant" in message and "default_tenant" in message
-    from bot.otlp.config import OtlpConfig
-
-    object.__setattr__(services.settings.file, "otlp", OtlpConfig(default_tenant="fallback"))
-    try:
-        assert partial(post(api, key, no_tenant)) == (0, "")
-    finally:
-        object.__delattr__(services.settings.file, "otlp") if "otlp" not in type(
-            services.settings.file
-        ).model_fields else None
+    assert stored(services) == 0
+    file = services.settings.file.model_copy(update={"otlp": OtlpConfig(default_tenant="fallback")})
+    monkeypatch.setattr(services.settings, "file", file)
+    assert partial(post(api, key, no_tenant)) == (0, "")
     doc = get(api, key, "chatcmpl-x")
     assert (doc["tenant"], doc["intent"], doc["prompt_version"]) == ("fallback", "unknown", "unknown")
 
