@@ -68,16 +68,17 @@ CARRIED = (
 )
 
 
-def same_request(event: dict[str, Any], start: datetime, trace_id: str) -> dict[str, Any]:
+def same_request(event: dict[str, Any], start: datetime, trace_id: str, *, retrievals: bool) -> dict[str, Any]:
     """The event as the spans carry it: the fields above, the model call's start, documents without source."""
     out = {k: event[k] for k in CARRIED if event.get(k) is not None}
     out["timestamp"] = start.isoformat().replace("+00:00", "Z")
     out["trace_id"] = trace_id
-    out["context"] = [{k: d[k] for k in ("doc_id", "text", "score")} for d in event["context"]]
+    if retrievals:
+        out["context"] = [{k: d[k] for k in ("doc_id", "text", "score")} for d in event["context"]]
     return out
 
 
-def spans_of(events: list[dict[str, Any]]) -> tuple[list[bytes], list[str]]:
+def spans_of(events: list[dict[str, Any]], *, retrievals: bool) -> tuple[list[bytes], list[str]]:
     """Export request bodies (per request a retrieval span and a model-call span of one trace), and
     each request's trace id in hex."""
     provider = TracerProvider(resource=Resource.create({"service.name": "assistant"}))
@@ -94,7 +95,8 @@ def spans_of(events: list[dict[str, Any]]) -> tuple[list[bytes], list[str]]:
                     docs[f"retrieval.documents.{n}.document.id"] = d["doc_id"]
                     docs[f"retrieval.documents.{n}.document.content"] = d["text"]
                     docs[f"retrieval.documents.{n}.document.score"] = d["score"]
-                tracer.start_span("kb.search", attributes=docs, start_time=start).end(end_time=start + 40 * MS)
+                if retrievals:
+                    tracer.start_span("kb.search", attributes=docs, start_time=start).end(end_time=start + 40 * MS)
                 call = tracer.start_span("chat", attributes=_call_attributes(e), start_time=start + 50 * MS)
                 if e["status"] == "error":
                     call.set_status(Status(StatusCode.ERROR, "upstream error"))
@@ -138,7 +140,7 @@ def _call_attributes(e: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(
-    folder: Path, bodies: list[bytes], path: str, content_type: str, workers: int, clients: int
+    folder: Path, retrievals: bool, bodies: list[bytes], path: str, content_type: str, workers: int, clients: int
 ) -> tuple[float, int]:
     """Seconds to post the timed bodies from ``clients`` threads, and the requests the service stored."""
     folder.mkdir(parents=True)
@@ -181,7 +183,7 @@ def run(
     with sqlite3.connect(folder / "afterlaunch.db") as con:
         stored = con.execute("SELECT count(*) FROM requests").fetchone()[0]
         with_context = con.execute("SELECT count(*) FROM request_bodies WHERE context IS NOT NULL").fetchone()[0]
-    if with_context != stored:
+    if retrievals and with_context != stored:
         raise SystemExit(f"{stored - with_context} requests were stored without their retrieved context")
     return elapsed, stored
 
@@ -192,28 +194,39 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="server processes (`afterlaunch serve --workers`)")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--without-retrievals", action="store_true", help="model-call spans only, and events without context"
+    )
     args = parser.parse_args()
     events = make_events(args.requests, args.seed)
     rng = random.Random(args.seed)
     rng.shuffle(events)
-    bodies, traces = spans_of(events)
+    retrievals = not args.without_retrievals
+    per_request = 2 if retrievals else 1
+    bodies, traces = spans_of(events, retrievals=retrievals)
     starts = [datetime.fromisoformat(e["timestamp"]) + timedelta(milliseconds=50) for e in events]
-    same = [same_request(e, start, trace) for e, start, trace in zip(events, starts, traces, strict=True)]
+    same = [
+        same_request(e, start, trace, retrievals=retrievals)
+        for e, start, trace in zip(events, starts, traces, strict=True)
+    ]
     direct = [orjson.dumps({"events": same[i : i + BATCH]}) for i in range(0, len(same), BATCH)]
     timed_requests = len(events) - 2 * BATCH
     size = sum(map(len, bodies)) / len(events)
     print(
-        f"{len(events):,} requests, {BATCH} per call; OTLP: 2 spans per request, {size:,.0f} protobuf bytes per request"
+        f"{len(events):,} requests, {BATCH} per call; OTLP: {per_request} span(s) per request, "
+        f"{size:,.0f} protobuf bytes per request"
     )
     one, five, fifteen = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average before {one:.2f} {five:.2f} {fifteen:.2f}")
     with tempfile.TemporaryDirectory(prefix="afterlaunch-bench-") as tmp:
         otlp_s, otlp_stored = run(
-            Path(tmp) / "otlp", bodies, "/v1/traces", "application/x-protobuf", args.workers, args.clients
+            Path(tmp) / "otlp", retrievals, bodies, "/v1/traces", "application/x-protobuf", args.workers, args.clients
         )
         load_between = os.getloadavg()[0]
-        api_s, api_stored = run(Path(tmp) / "api", direct, "/v1/events", "application/json", args.workers, args.clients)
-    spans_rate = 2 * timed_requests / otlp_s
+        api_s, api_stored = run(
+            Path(tmp) / "api", retrievals, direct, "/v1/events", "application/json", args.workers, args.clients
+        )
+    spans_rate = per_request * timed_requests / otlp_s
     calls_rate = timed_requests / otlp_s
     events_rate = timed_requests / api_s
     print(f"OTLP protobuf: {spans_rate:,.0f} spans/s = {calls_rate:,.0f} model calls with context/s ({otlp_stored:,})")
