@@ -229,7 +229,7 @@ def main() -> None:
     spans_rate = per_request * timed_requests / otlp_s
     calls_rate = timed_requests / otlp_s
     events_rate = timed_requests / api_s
-    print(f"OTLP protobuf: {spans_rate:,.0f} spans/s = {calls_rate:,.0f} model calls with context/s ({otlp_stored:,})")
+    print(f"OTLP protobuf: {spans_rate:,.0f} spans/s = {calls_rate:,.0f} model calls/s ({otlp_stored:,})")
     print(f"event API:     {events_rate:,.0f} events/s ({api_stored:,} stored)")
     print(f"spans/s over events/s: {spans_rate / events_rate:.2f}")
     print(f"model calls/s over events/s (the same requests stored): {calls_rate / events_rate:.2f}")
