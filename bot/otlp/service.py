@@ -144,12 +144,15 @@ class Rejoin:
         self, spans: Iterable[JoinSpan], now_joined: dict[tuple[str, str, str], list[JoinSpan]]
     ) -> dict[tuple[str, str], str | None]:
         mine = {s.key for s in self.kept}
+        # A call kept by an earlier export was stored then, with that export's join: a resent copy
+        # in this batch is a duplicate whose context the ingest service did not write.
+        first_seen = mine - {s.key for s in self.before}
         fix: dict[tuple[str, str], str | None] = {}
         for span in spans:
             if span.kind != "llm" or span.request_id is None:
                 continue
             now_ctx = now_joined.get(span.key, [])
-            if span.key in mine:
+            if span.key in first_seen:
                 changed = [r.key for r in now_ctx] != [r.key for r in self.joined.get(span.key, [])]
             else:
                 changed = any(r.key in mine for r in now_ctx)

@@ -218,6 +218,26 @@ def test_a_retrieval_arriving_after_its_model_call_becomes_its_context(api: str,
     assert get(api, key, "chatcmpl-late")["context"] == expected_context()
 
 
+def test_a_call_resent_together_with_its_late_retrieval_gets_the_context(api: str, services: Services) -> None:
+    key = make_key(services)
+    retrieval = {**retriever_attributes(), "afterlaunch.tenant": "acme"}
+
+    def build(t: Tracer) -> None:
+        with t.start_as_current_span("answer"):
+            start = time.time_ns() - 60_000 * MS
+            t.start_span("kb.search", attributes=retrieval, start_time=start).end(end_time=start + 40 * MS)
+            chat_span(
+                t, {"gen_ai.response.id": "chatcmpl-again", "afterlaunch.tenant": "acme"}, start_ns=start + 50 * MS
+            )
+
+    spans = [s for s in record(build) if s.name != "answer"]
+    assert partial(post(api, key, body([s for s in spans if s.name != "kb.search"]))) == (0, "")
+    assert get(api, key, "chatcmpl-again")["context"] is None
+    assert partial(post(api, key, body(spans))) == (0, "")  # a collector retry regrouped the spans
+    assert get(api, key, "chatcmpl-again")["context"] == expected_context()
+    assert stored(services) == 1
+
+
 @pytest.mark.parametrize("scheme", ["basic", "bearer"])
 def test_the_langfuse_path_takes_basic_auth_with_the_key_as_password(api: str, services: Services, scheme: str) -> None:
     key = make_key(services)
