@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot import http
 from bot import metrics as bot_metrics
 from bot.config import Settings
 from bot.errors import ApiError
-from bot.ingest import views as ingest_views
 from bot.ingest.service import Writer
 from bot.otlp import decode, litellm, service
 from bot.otlp import metrics as otlp_metrics
@@ -121,7 +121,7 @@ async def post_litellm(request: Request) -> Response:
     services: Services = request.app.state.services
     settings = services.settings
     try:
-        key = await run_in_threadpool(ingest_views.authenticate, services, request, "ingest")
+        key = await run_in_threadpool(http.authenticate, services, request, "ingest")
         try:
             body = await read_body(request, settings.max_body_bytes)
         except decode.OtlpError as err:
@@ -133,7 +133,7 @@ async def post_litellm(request: Request) -> Response:
         if len(entries) > settings.max_batch_events:
             raise ApiError(413, "too_many_events", f"{len(entries)} entries; the limit is {settings.max_batch_events}")
     except ApiError as err:
-        return ingest_views.error_response(err)
+        return http.error_response(err)
     writer = Writer(key_id=key.id, tenant=key.tenant)
     result = await run_in_threadpool(
         litellm.store,
@@ -149,7 +149,7 @@ async def post_litellm(request: Request) -> Response:
     for outcome, n in (("accepted", result.accepted), ("duplicate", result.duplicates), ("rejected", result.rejected)):
         otlp_metrics.LITELLM.labels(outcome).inc(n)
     status = 422 if entries and result.rejected == len(entries) else 200
-    return ingest_views.json_response(result.model_dump(), status)
+    return http.json_response(result.model_dump(), status)
 
 
 ROUTES = [
