@@ -113,6 +113,7 @@ INSTALLED: list[str | Capability] = [
     "bot.triage",
     "bot.webhooks",
     "bot.leaks",
+    "bot.otlp",
 ]
 """The installed capabilities, in display order."""
 
