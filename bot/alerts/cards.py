@@ -135,6 +135,7 @@ def _buttons(alert: Alert, runbook: Runbook | None, labels: dict[str, str]) -> d
         if alert.acked_at is None:
             elements.append(b.button("Acknowledge", "alert_ack", value=ref, style="primary"))
         elements.append(b.button("Resolve", "alert_resolve", value=ref))
+        elements.append(b.button("Declare incident", "incident_declare", value=ref))
         elements.append(
             b.static_select("alert_silence", [(t, f"{ref}:{v}") for t, v in SILENCE_CHOICES], placeholder="Silence…")
         )
