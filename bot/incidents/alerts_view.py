@@ -151,6 +151,14 @@ def alerts_card(services: Services, query: AlertsQuery, user: str, now: datetime
     return Card(text=head, blocks=body[:50])
 
 
+def stats_card(services: Services, now: datetime) -> Card:
+    """``/alerts stats``: MTTA and MTTR over 7 and 30 days, per severity and per source."""
+    from bot.incidents import cards, mtt
+
+    body = cards.text("alerts_mtt.md.j2", data=mtt.table(services, now)).strip() or "No alerts in the last 30 days."
+    return Card(text="MTTA / MTTR", blocks=[b.header("MTTA / MTTR"), b.section(truncate_text(body, SECTION_TEXT))])
+
+
 def home_section(services: Services, now: datetime) -> list[dict[str, Any]]:
     """The App Home's list: the same open cards, grouped by incident."""
     blocks, total = alerts_blocks(services, AlertsQuery(), "", now)

@@ -45,7 +45,9 @@ def require_responder(services: Services, user: str) -> None:
 
 
 def handle_alerts(services: Services, request: CommandRequest) -> CommandReply:
-    """``/alerts [open|mine|all] [tenant=…] [severity=…]``."""
+    """``/alerts [open|mine|all] [tenant=…] [severity=…]``, or ``/alerts stats``."""
+    if request.text.strip().lower() == "stats":
+        return CommandReply(card=alerts_view.stats_card(services, request.now))
     query = alerts_view.scoped(services, alerts_view.parse(request.text), request.channel_id)
     return CommandReply(card=alerts_view.alerts_card(services, query, request.user_id, request.now))
 
@@ -139,7 +141,7 @@ def open_incidents_text(services: Services) -> str:
 ALERTS = SlashCommand(
     name="/alerts",
     description="Open alert cards grouped by incident, with Ack buttons",
-    usage_hint="[open|mine|all] [tenant=…] [severity=…]",
+    usage_hint="[open|mine|all] [tenant=…] [severity=…] | stats",
     handler=handle_alerts,
 )
 INCIDENT = SlashCommand(

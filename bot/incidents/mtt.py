@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
@@ -51,10 +51,10 @@ def means(session: Session, now: datetime, window: timedelta, by: str) -> dict[s
     ).all()
     out: dict[str, tuple[Mean, Mean]] = {}
     for key, avg, n in acks:
-        out[key] = (Mean(max(float(avg or 0), 0.0), int(n)), Mean(0.0, 0))
+        out[key] = (Mean(round(max(float(avg or 0), 0.0), 3), int(n)), Mean(0.0, 0))
     for key, avg, n in fixes:
         mtta = out.get(key, (Mean(0.0, 0), Mean(0.0, 0)))[0]
-        out[key] = (mtta, Mean(max(float(avg or 0), 0.0), int(n)))
+        out[key] = (mtta, Mean(round(max(float(avg or 0), 0.0), 3), int(n)))
     return out
 
 
@@ -67,17 +67,16 @@ def table(services: Services, now: datetime) -> dict[str, dict[str, dict[str, tu
 class MttCollector:
     """Prometheus gauges computed on scrape (cached a minute), so every replica's /metrics agrees with the database."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, clock: Callable[[], datetime] | None = None) -> None:
         self.services = services
+        self.clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._cached: tuple[float, Any] | None = None
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self._lock:
             if self._cached is None or time.monotonic() - self._cached[0] > SCRAPE_CACHE_SECONDS:
-                from datetime import UTC
-
-                self._cached = (time.monotonic(), table(self.services, datetime.now(UTC)))
+                self._cached = (time.monotonic(), table(self.services, self.clock()))
             data = self._cached[1]
         labels = ["window", "by", "key"]
         mtta = GaugeMetricFamily("afterlaunch_alert_mtta_seconds", "Mean time to acknowledge", labels=labels)
