@@ -37,7 +37,7 @@ def _drain(services: Services) -> None:
 def test_channel_names_follow_slacks_rules() -> None:
     name = channel_name("inc", "Ünïcode & CAPS: the *assistant* leaks — tenant data!!" * 3, NOW)
     assert name.startswith("inc-20261126-unicode-caps-the-assistant-leaks-tenant-data")
-    assert len(name) <= 77 and all(c.isalnum() and c.islower() or c.isdigit() or c == "-" for c in name)
+    assert len(name) <= 77 and all((c.isalnum() and c.islower()) or c.isdigit() or c == "-" for c in name)
     assert channel_name("inc", "!!!", NOW) == "inc-20261126-incident"
 
 
