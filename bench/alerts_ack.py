@@ -94,8 +94,13 @@ def fill(db_path: Path, open_alerts: int, closed: int) -> tuple[list[int], int]:
     with services.db.write_engine.begin() as conn:  # each open card was posted, so acks update it in Slack
         posted = {row[0] for row in conn.execute(select(SlackCard.card_key))}
         cards = [
-            {"card_key": f"alert:{i}", "channel": "C0ONCALL01", "ts": f"1700000000.{i:06d}", "created_at": now,
-             "updated_at": now}
+            {
+                "card_key": f"alert:{i}",
+                "channel": "C0ONCALL01",
+                "ts": f"1700000000.{i:06d}",
+                "created_at": now,
+                "updated_at": now,
+            }
             for (i,) in conn.execute(select(Alert.id).where(Alert.status == "firing"))
             if f"alert:{i}" not in posted
         ]
@@ -189,7 +194,9 @@ def main() -> None:
     p99 = ms[min(len(ms) - 1, int(0.99 * len(ms)))]
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"{total:,} alerts stored; {len(ms)} Ack clicks in rounds of {args.concurrency}; {updates} card updates and thread lines reached the stand-in")
+    print(
+        f"{total:,} alerts stored; {len(ms)} Ack clicks in rounds of {args.concurrency}; {updates} card updates and thread lines reached the stand-in"
+    )
     print(f"ack latency p50 {statistics.median(ms):.0f} ms, p99 {p99:.0f} ms, max {ms[-1]:.0f} ms (goal p99 <= 300 ms)")
 
 
