@@ -114,6 +114,11 @@ def declare(
             store.attach_alert(session=session, incident_id=incident.id, alert_id=alert.id, now=now)  # type: ignore[arg-type]
             alerts.append(alert)
         runbook = cards.runbook_card(incident, runbook_body) if runbook_body else None
+        alert_card = None
+        if alert is not None:
+            from bot.alerts.cards import triage_card
+
+            alert_card = triage_card(alert, now)
         slack_out.open_channel(
             session=session,
             incident=incident,
@@ -121,6 +126,7 @@ def declare(
             card=cards.incident_card(incident, alerts),
             runbook=runbook,
             now=now,
+            alert_card=alert_card,
         )
         if cfg.updates_channel:
             note = cards.line(

@@ -32,7 +32,14 @@ def in_channel(incident: Incident) -> str:
 
 
 def open_channel(
-    *, session: Session, incident: Incident, invitees: list[str], card: Card, runbook: Card | None, now: datetime
+    *,
+    session: Session,
+    incident: Incident,
+    invitees: list[str],
+    card: Card,
+    runbook: Card | None,
+    now: datetime,
+    alert_card: Card | None = None,
 ) -> None:
     """Create the channel, invite people, post and pin the card (and runbook), set the topic."""
     key = incident.channel_key
@@ -56,6 +63,10 @@ def open_channel(
         )
     post_card(session=session, channel=here, card=card, now=now, card_key=incident.card_key)
     pin(session=session, incident=incident, card_key=incident.card_key, now=now)
+    if alert_card is not None:
+        alert_key = f"incident:{incident.id}:alert"
+        post_card(session=session, channel=here, card=alert_card, now=now, card_key=alert_key)
+        pin(session=session, incident=incident, card_key=alert_key, now=now)
     if runbook is not None:
         runbook_key = f"incident:{incident.id}:runbook"
         post_card(session=session, channel=here, card=runbook, now=now, card_key=runbook_key)

@@ -13,14 +13,34 @@ NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
 
 def _incident(**kw: object) -> Incident:
-    base = dict(id=7, title="T" * 150, severity="sev1", channel_name="inc-x", declared_by="U0ALICE01",
-                declared_at=NOW, started_at=NOW, last_update_at=NOW, status_line="<!channel> " + "u" * 3000)
+    base = dict(
+        id=7,
+        title="T" * 150,
+        severity="sev1",
+        channel_name="inc-x",
+        declared_by="U0ALICE01",
+        declared_at=NOW,
+        started_at=NOW,
+        last_update_at=NOW,
+        status_line="<!channel> " + "u" * 3000,
+    )
     return Incident(**{**base, **kw})  # type: ignore[arg-type]
 
 
 def _alert(n: int) -> Alert:
-    return Alert(id=n, fingerprint=f"f{n}", source="generic", status="firing", title="A" * 2000, severity="high",
-                 starts_at=NOW, first_seen=NOW, last_seen=NOW, channel="C1", acked_by="U0BOB0001")
+    return Alert(
+        id=n,
+        fingerprint=f"f{n}",
+        source="generic",
+        status="firing",
+        title="A" * 2000,
+        severity="high",
+        starts_at=NOW,
+        first_seen=NOW,
+        last_seen=NOW,
+        channel="C1",
+        acked_by="U0BOB0001",
+    )
 
 
 def test_cards_pass_the_block_kit_checks() -> None:

@@ -98,7 +98,10 @@ def test_a_card_becomes_an_incident_and_its_postmortem_holds_every_event(
     channel_id = created.response["channel"]["id"]
     assert created.body["name"].startswith(f"inc-{datetime.now(UTC):%Y%m%d}-cost-burn-acme-is-spending")
     fake_slack.wait_for("conversations.setTopic", 1)
-    wait(lambda: len(fake_slack.channel(channel_id).pins) == 2, "the card and runbook pinned")
+    wait(lambda: len(fake_slack.channel(channel_id).pins) == 3, "the incident card, the card and runbook pinned")
+    pinned = [m for m in fake_slack.messages(channel_id) if m.ts in fake_slack.channel(channel_id).pins]
+    assert "alert_ack" not in str(pinned[1].blocks) and "Cost burn" in pinned[1].text  # the (acked) triage card
+    assert "Runbook" in pinned[2].text
     made = fake_slack.channel(channel_id)
     assert {"U0PRIMARY", "U0ONCALL1", "U0COMMS01"} <= set(made.members)
     wait(lambda: fake_slack.responses(response_url), "the declare answer")
