@@ -91,5 +91,10 @@ class MttCollector:
         yield mtta
         yield mttr
 
+    def forget(self) -> None:
+        """Drop the cached figures (the collector now reads another deployment)."""
+        with self._lock:
+            self._cached = None
+
     def describe(self) -> list[Any]:
         return []

@@ -1,4 +1,4 @@
-"""A running service whose Bolt app carries the incident commands and listeners, against the Slack stand-in."""
+"""A running service with every installed capability, against the Slack stand-in."""
 
 from __future__ import annotations
 
@@ -24,14 +24,8 @@ def wait(check: Callable[[], object], what: str, timeout: float = 15) -> None:
 
 
 @pytest.fixture
-def service(slack_services: Services, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The real service over HTTP, with this capability's commands and listeners installed."""
-    import bot.slack.bolt as bolt
-    from bot.incidents import wiring
-
-    commands, registrars = bolt.all_commands, bolt.interaction_registrars
-    monkeypatch.setattr(bolt, "all_commands", lambda: [*commands(), *wiring.COMMANDS])
-    monkeypatch.setattr(bolt, "interaction_registrars", lambda: [*registrars(), *wiring.REGISTRARS])
+def service(slack_services: Services, fake_slack: FakeSlack) -> Iterator[str]:
+    """The real service over HTTP, as installed (bot/capabilities.py), against the Slack stand-in."""
     fake_slack.add_channel("C0ONCALL01", "ai-oncall")
     fake_slack.add_channel("C0UPDATES1", "incident-updates")
     with BackgroundServer(create_app(slack_services.settings, services=slack_services)) as server:
