@@ -135,7 +135,6 @@ def _buttons(alert: Alert, runbook: Runbook | None, labels: dict[str, str]) -> d
         if alert.acked_at is None:
             elements.append(b.button("Acknowledge", "alert_ack", value=ref, style="primary"))
         elements.append(b.button("Resolve", "alert_resolve", value=ref))
-        elements.append(b.button("Declare incident", "incident_declare", value=ref))
         elements.append(
             b.static_select("alert_silence", [(t, f"{ref}:{v}") for t, v in SILENCE_CHOICES], placeholder="Silence…")
         )
@@ -149,6 +148,8 @@ def _buttons(alert: Alert, runbook: Runbook | None, labels: dict[str, str]) -> d
         if len(value) <= 2000:
             label = f"Kill switch: {runbook.kill_switch.flag}"
             elements.append(b.button(truncate_text(label, 75), "killswitch_open", value=value, style="danger"))
+    if alert.status == "firing":
+        elements.append(b.button("Declare incident", "incident_declare", value=ref))
     return b.actions(*elements, block_id=f"alert:{alert.id}")
 
 
