@@ -101,3 +101,14 @@ def test_stats_card_and_metrics(services: Services) -> None:
     registry.register(mtt.MttCollector(services, clock=lambda: later(10)))
     scraped = generate_latest(registry).decode()
     assert 'afterlaunch_alert_mtta_seconds{by="severity",key="critical",window="7d"} 120.0' in scraped
+
+
+def test_the_app_home_shows_the_same_list(services: Services) -> None:
+    from bot.slack.home import build_home
+
+    a, _, _ = _three(services)
+    incident = declare(services, title="acme is down", severity="sev1", user="U0ALICE01", now=later(3), alert_id=a)
+    view = build_home(services, later(5))
+    text = str(view["blocks"])
+    assert "Open alerts: 3" in text and f"Incident {incident.id}: acme is down" in text
+    assert text.count("'action_id': 'alert_ack'") == 3 and check_payload(view, surface="home") == []

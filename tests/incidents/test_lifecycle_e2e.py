@@ -197,5 +197,14 @@ def test_a_card_becomes_an_incident_and_its_postmortem_holds_every_event(
     assert (impact["requests"], impact["users"], impact["refusals"]) == (requests, users, refusals) == (30, 4, 6)
     assert abs(impact["cost_usd"] - cost) < 1e-6 and impact["tenants"] == 1
 
+    # /alerts, /oncall and the export button, as the responders would use them.
+    listed = _slash(service, fake_slack, "/alerts", "all", channel="C0ONCALL01")
+    assert f"Incident {incident_id}: Cost burn" in listed and "acked by <@U0ONCALL1>" in listed
+    assert "<@U0PRIMARY>" in _slash(service, fake_slack, "/oncall", "", channel="C0ONCALL01")
+    click = block_action("incident_export", str(incident_id), channel=channel_id, message_ts=card_msg.ts)
+    assert send(service, interaction_body(click)).status_code == 200
+    [upload] = fake_slack.wait_for("files.completeUploadExternal", 1)
+    assert not upload.failed and fake_slack.uploads()[0].content.decode().startswith("# Postmortem draft")
+
     md = export.postmortem(services, incident_id, datetime.now(UTC), "md")
     assert "## Open questions" in md and "Requests: 30" in md and "kill switch assistant" in md
