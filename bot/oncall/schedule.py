@@ -156,6 +156,14 @@ def now_and_next_text(services: Services, now: datetime) -> str:
     lines = [f"*Now:* {_name(current)} ({current.source})"]
     if current.note:
         lines.append(f":warning: {current.note}")
+    if services.settings.file.oncall.calendar:
+        with services.db.session() as session:
+            state = store.get_state(session=session, key=STATE_KEY) or {}
+        if state.get("error"):
+            kept = (
+                f"the copy read at {state['ok_at'][:16]} UTC is in use" if state.get("ok_at") else "none was read yet"
+            )
+            lines.append(f":warning: the last calendar refresh failed: {state['error']}; {kept}")
     if when is not None and following is not None:
         lines.append(
             f"*Next:* {_name(following)} from <!date^{int(when.timestamp())}^{{date_short_pretty}} {{time}}|"

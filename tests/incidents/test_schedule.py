@@ -140,6 +140,8 @@ def test_a_bad_calendar_keeps_the_last_good_one_and_raises_one_card(
     assert _refresh(services, start + timedelta(minutes=15)) == "failed"
     assert _refresh(services, start + timedelta(minutes=30)) == "failed"
     assert schedule.who(services, start + timedelta(minutes=30)).user == "U0ALICE01"  # the last good schedule
+    said = schedule.now_and_next_text(services, start + timedelta(minutes=30))
+    assert "the last calendar refresh failed" in said and problem in said and "is in use" in said
     with services.db.session() as session:
         cards = list(session.exec(select(Alert).where(Alert.fingerprint == jobs.CARD_FINGERPRINT)))
         state = store.get_state(session=session, key=schedule.STATE_KEY) or {}
