@@ -1,7 +1,7 @@
 """Incidents and on-call: /alerts, incident channels with a timeline and postmortem, schedules, escalation."""
 
 from bot.capabilities import Capability
-from bot.incidents import alerts_view, cli, command, jobs, oncall_command, slack
+from bot.incidents import alerts_view, cli, command, demo, jobs, oncall_command, slack
 from bot.incidents.config import IncidentsConfig
 from bot.incidents.setup import setup
 
@@ -12,6 +12,7 @@ CAPABILITY = Capability(
     listeners=[slack.register],
     home_sections=[alerts_view.home_section],
     cli=[cli.incident],
+    demo=[demo.incident_scene],
     config={"incidents": IncidentsConfig},
     setup=setup,
 )

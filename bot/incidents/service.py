@@ -202,7 +202,7 @@ def assign_role(services: Services, incident_id: int, role: str, person: str, by
         setattr(incident, role, person)
         session.add(incident)
         store.add_event(
-            session=session, incident_id=incident_id, at=now, kind="role", actor=by, text=f"{role}: <@{person}>"
+            session=session, incident_id=incident_id, at=now, kind="role", actor=by, text=f"{role}: {person}"
         )
         slack_out.say(session=session, incident=incident, card=cards.line(f"<@{by}> made <@{person}> {role}."), now=now)
         slack_out.set_topic(session=session, incident=incident, now=now)
@@ -315,7 +315,7 @@ def record_pin(services: Services, channel_id: str, ts: str, user: str, reaction
             at=now,
             kind="pinned",
             actor=user,
-            text=f"message {ts} marked by <@{user}>",
+            text=f"message {ts} marked by {user}",
             ref=f"pin:{ts}",
         )
 
