@@ -20,7 +20,7 @@ _lock = threading.Lock()
 
 INCIDENT_USAGE = (
     "Usage: /incident declare <title> [sev1|sev2|sev3] · status [ID] <text> · role commander|communications @user [ID]"
-    " · mitigated [ID] · resolve [ID] · export [ID] [--format md|json] · list"
+    " · attach <alert id> [ID] · mitigated [ID] · resolve [ID] · export [ID] [--format md|json] · list"
 )
 
 
@@ -89,7 +89,7 @@ def handle_incident(services: Services, request: CommandRequest) -> CommandReply
             card=_say(f"Postmortem draft for incident {incident_id} attached ({name})."),
             uploads=[Upload(filename=name, content=draft.encode(), title=name)],
         )
-    if sub not in ("declare", "status", "role", "mitigated", "resolve"):
+    if sub not in ("declare", "status", "role", "mitigated", "resolve", "attach"):
         raise UserError(f"unknown subcommand {sub[:20]!r}. {INCIDENT_USAGE}")
     require_responder(services, user)
     if sub == "declare":
@@ -116,6 +116,13 @@ def handle_incident(services: Services, request: CommandRequest) -> CommandReply
         incident_id = _incident_id(services, request, words)
         service.assign_role(services, incident_id, role, person, user, now)
         return CommandReply(card=_say(f"{mention(person)} is now {role} of incident {incident_id}."))
+    if sub == "attach":
+        if not words or not words[0].isdigit():
+            raise UserError("usage: /incident attach <alert id> [incident ID]")
+        alert_id = int(words.pop(0))
+        incident_id = _incident_id(services, request, words)
+        service.attach_alert(services, incident_id, alert_id, now)
+        return CommandReply(card=_say(f"Alert {alert_id} is now part of incident {incident_id}."))
     incident_id = _incident_id(services, request, words)
     if sub == "status":
         service.post_status(services, incident_id, user, " ".join(words), now)

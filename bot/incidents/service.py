@@ -321,9 +321,16 @@ def record_pin(services: Services, channel_id: str, ts: str, user: str, reaction
 
 
 def attach_alert(services: Services, incident_id: int, alert_id: int, now: datetime) -> None:
-    """Gather another card into an open incident."""
+    """Gather another card into an open incident: it joins the timeline, the card and /alerts' grouping."""
     with services.db.write_session() as session:
         incident = _open(session, incident_id)
+        if incident.status != "open":
+            raise UserError(f"incident {incident_id} is resolved; attach cards to open incidents")
+        alert = alert_store.get_alert(session=session, alert_id=alert_id)
+        if alert is None:
+            raise UserError(f"there is no alert {alert_id}")
+        if alert.tenant and incident.tenant and alert.tenant != incident.tenant:
+            raise UserError(f"alert {alert_id} is tenant {alert.tenant}'s; this incident is tenant {incident.tenant}'s")
         store.attach_alert(session=session, incident_id=incident_id, alert_id=alert_id, now=now)
         slack_out.refresh_card(session=session, incident=incident, card=_card(session, incident), now=now)
     services.wake_outbox.set()

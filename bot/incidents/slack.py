@@ -15,8 +15,6 @@ from bot.incidents.command import RESPONDERS
 from bot.services import Services
 from storage import alerts as alert_store
 
-INCIDENT_SEVERITY = {"critical": "sev1", "high": "sev2"}
-
 
 def _value(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     action = (body.get("actions") or [{}])[0]
@@ -50,7 +48,7 @@ def register(app: App, services: Services, access: AccessChecker) -> None:
             alert = alert_store.get_alert(session=session, alert_id=alert_id)
         if alert is None:
             raise UserError(f"alert {alert_id} no longer exists")
-        severity = INCIDENT_SEVERITY.get(alert.severity, "sev3")
+        severity = service.ALERT_SEVERITY_TO_INCIDENT.get(alert.severity, "sev3")
         origin = (body.get("channel") or {}).get("id", "")
         incident = service.declare(
             services,

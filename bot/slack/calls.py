@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.slack.errors import DeliveryError
 from storage import outbox as store
@@ -86,13 +86,3 @@ def run(caller: Caller, body: dict[str, Any]) -> tuple[str, str]:
         if err.code not in DONE_ANYWAY:
             raise
     return str(args.get("channel", "")), ""
-
-
-def pending_channel_key(session: Session, card_key: str) -> bool:
-    """Whether a call creating ``card_key`` is still waiting to be sent."""
-    found = session.exec(
-        select(OutboxMessage.id).where(
-            OutboxMessage.card_key == card_key, OutboxMessage.status == "pending", col(OutboxMessage.kind) == "call"
-        )
-    ).first()
-    return found is not None

@@ -112,3 +112,24 @@ def test_the_app_home_shows_the_same_list(services: Services) -> None:
     text = str(view["blocks"])
     assert "Open alerts: 3" in text and f"Incident {incident.id}: acme is down" in text
     assert text.count("'action_id': 'alert_ack'") == 3 and check_payload(view, surface="home") == []
+
+
+def test_a_card_attached_later_joins_the_incident(services: Services) -> None:
+    from bot.incidents.service import attach_alert
+    from bot.incidents.timeline import build
+    from storage import incidents as store
+
+    a, b, c = _three(services)
+    incident = declare(services, title="acme is down", severity="sev1", user="U0ALICE01", now=later(3), alert_id=a)
+    assert incident.id is not None
+    attach_alert(services, incident.id, c, later(4))
+    with pytest.raises(UserError, match="tenant globex's"):
+        attach_alert(services, incident.id, b, later(4))
+    card = alerts_view.alerts_card(services, alerts_view.parse(""), "U0X", later(5))
+    text = str(card.blocks)
+    assert text.index("acme refusals") < text.index("Not in an incident") < text.index("globex latency")
+    with services.db.session() as session:
+        found = store.get_incident(session=session, incident_id=incident.id)
+        assert found is not None
+        fired = [e for e in build(session, found, later(6)) if e.kind == "card_fired"]
+    assert len(fired) == 2
