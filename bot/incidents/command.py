@@ -75,7 +75,8 @@ def handle_incident(services: Services, request: CommandRequest) -> CommandReply
     if sub in ("", "help"):
         return CommandReply(card=_say(INCIDENT_USAGE))
     if sub == "list":
-        return CommandReply(card=_say(open_incidents_text(services)))
+        tenant = services.settings.file.channels.tenant_channels.get(request.channel_id)
+        return CommandReply(card=_say(open_incidents_text(services, tenant=tenant)))
     if sub == "export":
         fmt = "md"
         if "--format" in words:
@@ -134,12 +135,12 @@ def handle_incident(services: Services, request: CommandRequest) -> CommandReply
     return CommandReply(card=_say(f"Incident {incident_id} resolved. Its channel stays until someone archives it."))
 
 
-def open_incidents_text(services: Services) -> str:
-    """One line per open incident (for /incident list and the handoff message)."""
+def open_incidents_text(services: Services, tenant: str | None = None) -> str:
+    """One line per open incident (for /incident list and the handoff message); a tenant's channel sees its own."""
     from storage import incidents as store
 
     with services.db.session() as session:
-        found = store.list_open_incidents(session=session)
+        found = [i for i in store.list_open_incidents(session=session) if tenant is None or i.tenant == tenant]
     if not found:
         return "No open incidents."
     return "\n".join(f"• {i.severity.upper()} {i.id}: {i.title} (#{i.channel_name})" for i in found)

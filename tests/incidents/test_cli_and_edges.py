@@ -103,3 +103,22 @@ def test_channel_calls_treat_repeats_as_done_and_bad_names_as_final() -> None:
         calls.run(taken, {"method": "conversations.create", "args": {"name": "inc"}})
     assert [a["name"] for _, a in taken.seen] == ["inc", *(f"inc-{n}" for n in range(2, 11))]
     assert calls.suffixed("x" * 80, 3) == "x" * 78 + "-4"
+
+
+def test_incident_list_in_a_tenant_channel_shows_only_that_tenant(services: Services) -> None:
+    from bot.alerts.service import receive
+    from bot.incidents.command import handle_incident
+    from bot.slack.registry import CommandRequest
+    from tests.alerts.helpers import alert, configure
+
+    configure(services, channels={"tenant_channels": {"C0ACME001": "acme"}})
+    [a] = receive(services, [alert("a", labels={"tenant": "acme"}, title="acme 5xx")], NOW, forward=False)
+    service.declare(services, title="acme 5xx", severity="sev2", user="U0ALICE01", now=NOW, alert_id=a.alert_id)
+    service.declare(services, title="globex leak", severity="sev1", user="U0ALICE01", now=NOW)
+
+    def listed(channel: str) -> str:
+        request = CommandRequest(command="/incident", text="list", user_id="U0ALICE01", channel_id=channel, now=NOW)
+        return handle_incident(services, request).card.text
+
+    assert "acme 5xx" in listed("C0ACME001") and "globex" not in listed("C0ACME001")
+    assert "acme 5xx" in listed("C0OTHER01") and "globex leak" in listed("C0OTHER01")
