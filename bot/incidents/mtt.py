@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,8 @@ from sqlmodel import Session, col, select
 
 from bot.services import Services
 from storage.alerts_models import Alert
+
+log = logging.getLogger(__name__)
 
 WINDOWS = {"7d": timedelta(days=7), "30d": timedelta(days=30)}
 SCRAPE_CACHE_SECONDS = 60.0
@@ -76,7 +79,11 @@ class MttCollector:
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self._lock:
             if self._cached is None or time.monotonic() - self._cached[0] > SCRAPE_CACHE_SECONDS:
-                self._cached = (time.monotonic(), table(self.services, self.clock()))
+                try:
+                    self._cached = (time.monotonic(), table(self.services, self.clock()))
+                except Exception:  # a scrape must never fail because of one figure
+                    log.exception("could not compute MTTA/MTTR for /metrics")
+                    self._cached = (time.monotonic(), {})
             data = self._cached[1]
         labels = ["window", "by", "key"]
         mtta = GaugeMetricFamily("afterlaunch_alert_mtta_seconds", "Mean time to acknowledge", labels=labels)
