@@ -108,6 +108,7 @@ INSTALLED: list[str | Capability] = [
     "bot.ingest",
     "bot.cost",
     "bot.alerts",
+    "bot.incidents",
     "bot.flags",
     "bot.refusals",
     "bot.triage",

@@ -133,6 +133,8 @@ def _buttons(alert: Alert, runbook: Runbook | None, labels: dict[str, str]) -> d
         if len(value) <= 2000:
             label = f"Kill switch: {runbook.kill_switch.flag}"
             elements.append(b.button(truncate_text(label, 75), "killswitch_open", value=value, style="danger"))
+    if alert.status == "firing":
+        elements.append(b.button("Declare incident", "incident_declare", value=ref))
     return b.actions(*elements, block_id=f"alert:{alert.id}")
 
 

@@ -44,6 +44,18 @@ class OverrideConfig(_Strict):
     end: AwareDatetime = Field(alias="to")
 
 
+ChannelId = Annotated[str, StringConstraints(pattern=r"^[CG][A-Z0-9]{2,}$")]
+
+
+class EscalationStep(_Strict):
+    """One step of the escalation policy: whom to notify this many minutes after the page."""
+
+    after_minutes: int = Field(ge=0, le=24 * 60)
+    notify: Literal["oncall", "secondary"] | GroupId | ChannelId = Field(
+        description='"oncall", "secondary", a user group id (S…) or a channel id (C…) for everyone in it'
+    )
+
+
 class OncallConfig(_Strict):
     users: list[UserId] = Field(default_factory=list, description="weekly rotation, in order")
     usergroup: GroupId | None = Field(default=None, description="page a Slack user group instead of a rotation")
@@ -54,6 +66,27 @@ class OncallConfig(_Strict):
     overrides: list[OverrideConfig] = Field(default_factory=list)
     secondary: UserId | GroupId | None = Field(default=None, description="default: the next person in the rotation")
     escalate_after_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    escalation: list[EscalationStep] = Field(
+        default_factory=list, description="replaces escalate_after_minutes when given; in after_minutes order"
+    )
+    calendar: str | None = Field(default=None, description="iCalendar schedule: a file path or an https:// URL")
+    calendar_refresh_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    handoff_channel: str | None = Field(default=None, max_length=80, description="where each handoff is announced")
+
+    @field_validator("calendar")
+    @classmethod
+    def _calendar_source(cls, v: str | None) -> str | None:
+        if v is not None and "://" in v and not v.startswith("https://"):
+            raise ValueError("a calendar URL must use https://; or give a file path")
+        return v
+
+    @field_validator("escalation")
+    @classmethod
+    def _in_order(cls, v: list[EscalationStep]) -> list[EscalationStep]:
+        minutes = [s.after_minutes for s in v]
+        if minutes != sorted(minutes):
+            raise ValueError(f"escalation steps must be in after_minutes order; got {minutes}")
+        return v
 
     @field_validator("timezone")
     @classmethod

@@ -19,6 +19,14 @@ log = logging.getLogger(__name__)
 def escalate_due(services: Services, now: datetime) -> int:
     """Run every minute: escalate each overdue page once, and say so in the card's thread."""
     settings = services.settings
+    if settings.file.oncall.escalation:
+        from bot.oncall.escalation import escalate_steps
+
+        stepped = escalate_steps(services, now)
+        if stepped:
+            after_change(services, now, forward=False)
+        _forward_lagging(services, now)
+        return stepped
     minutes = settings.file.oncall.escalate_after_minutes
     fx = Effects()
     with services.db.write_session() as session:
@@ -41,11 +49,15 @@ def escalate_due(services: Services, now: datetime) -> int:
         log.info("escalated %d unacknowledged alert(s)", len(due))
         services.wake_outbox.set()
         after_change(services, now, forward=False)
-    if settings.pagerduty_routing_key is not None:
+    _forward_lagging(services, now)
+    return len(due)
+
+
+def _forward_lagging(services: Services, now: datetime) -> None:
+    if services.settings.pagerduty_routing_key is not None:
         from bot.alerts.pagerduty import forward_lagging
 
         forward_lagging(services, now)  # the retry path for forwards that failed earlier
-    return len(due)
 
 
 JOBS = [Job(id="alerts_escalate", run=escalate_due, trigger="interval", trigger_args={"minutes": 1})]

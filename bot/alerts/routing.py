@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -47,8 +48,21 @@ def _first_handoff(start: date, weekday: int) -> date:
     return start - timedelta(days=(start.weekday() - weekday) % 7)
 
 
+ScheduleLookup = Callable[[Settings, datetime], str | None]
+_schedule: list[ScheduleLookup] = []
+
+
+def use_schedule(lookup: ScheduleLookup) -> None:
+    """The on-call schedule (calendar, overrides, rota) answers first; installed by the on-call capability."""
+    _schedule[:] = [lookup]
+
+
 def primary_oncall(settings: Settings, now: datetime) -> str | None:
-    """The person (U…) or user group (S…) paged first: an override, the rotation, or the group."""
+    """The person (U…) or user group (S…) paged first: the schedule, an override, the rotation, or the group."""
+    for lookup in _schedule:
+        found = lookup(settings, now)
+        if found is not None:
+            return found
     cfg = settings.file.oncall
     for override in cfg.overrides:
         if override.start <= now < override.end:

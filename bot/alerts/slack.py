@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,9 +13,11 @@ from slack_sdk import WebClient
 
 from bot.access import AccessChecker
 from bot.alerts import actions
+from bot.errors import AfterlaunchError
 from bot.services import Services
 
 CAPABILITY = "responders"
+log = logging.getLogger(__name__)
 
 
 def _clicked(body: dict[str, Any]) -> tuple[str, str]:
@@ -28,30 +33,50 @@ def _check(services: Services, access: AccessChecker, user: str) -> None:
         access.require(user, CAPABILITY)
 
 
+def _ack_now(ack: Ack) -> None:
+    ack()
+
+
 def register(app: App, services: Services, access: AccessChecker) -> None:
     """Acknowledge, Resolve, Silence, Runbook and Show requests on every triage card."""
 
-    @app.action("alert_ack")
-    def alert_ack(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        user, value = _clicked(body)
-        _check(services, access, user)
+    def after_ack(change: Callable[[str, str], object]) -> Callable[..., None]:
+        """The state change runs after the ack (a click is answered at once, however many arrive);
+        a refusal still reaches the person who clicked."""
+
+        def work(body: dict[str, Any], respond: Respond) -> None:
+            user, value = _clicked(body)
+            try:
+                _check(services, access, user)
+                change(user, value)
+            except AfterlaunchError as exc:
+                if body.get("response_url"):
+                    respond(text=exc.message, response_type="ephemeral", replace_original=False)
+            except Exception:
+                ref = uuid.uuid4().hex[:8]
+                log.exception("alert button failed (ref %s)", ref)
+                if body.get("response_url"):
+                    respond(
+                        text=f"Something went wrong on our side (ref {ref}).",
+                        response_type="ephemeral",
+                        replace_original=False,
+                    )
+
+        return work
+
+    def ack_change(user: str, value: str) -> None:
         actions.acknowledge(services, actions.parse_alert_ref(value), user, datetime.now(UTC))
 
-    @app.action("alert_resolve")
-    def alert_resolve(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        user, value = _clicked(body)
-        _check(services, access, user)
+    def resolve_change(user: str, value: str) -> None:
         actions.resolve(services, actions.parse_alert_ref(value), user, datetime.now(UTC))
 
-    @app.action("alert_silence")
-    def alert_silence(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        user, value = _clicked(body)
-        _check(services, access, user)
+    def silence_change(user: str, value: str) -> None:
         choice = value.split(":", 1)[1] if ":" in value else ""
         actions.silence(services, actions.parse_alert_ref(value), user, choice, datetime.now(UTC))
+
+    app.action("alert_ack")(ack=_ack_now, lazy=[after_ack(ack_change)])
+    app.action("alert_resolve")(ack=_ack_now, lazy=[after_ack(resolve_change)])
+    app.action("alert_silence")(ack=_ack_now, lazy=[after_ack(silence_change)])
 
     @app.action("alert_runbook")
     def alert_runbook(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

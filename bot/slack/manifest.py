@@ -16,9 +16,12 @@ BOT_SCOPES = {
     "files:write": "/triage sends the replay bundle as a JSON file",
     "im:write": "/triage sends the replay bundle to the responder's direct messages",
     "app_mentions:read": "/triage reads screenshots posted in the triage channel with the bot mentioned",
+    "channels:manage": "/incident creates the incident channel, invites responders, sets its topic, archives it",
+    "pins:write": "/incident pins the incident card and its runbook in the incident channel",
+    "reactions:read": "messages marked with the pin reaction join the incident timeline",
 }
 """The smallest set the code needs, each with its reason; capabilities add the scopes they use."""
-BOT_EVENTS = ["app_home_opened", "app_mention"]
+BOT_EVENTS = ["app_home_opened", "app_mention", "reaction_added"]
 MESSAGE_SHORTCUTS: list[dict[str, str]] = [
     {
         "name": "Triage this",

@@ -65,3 +65,18 @@ def send_ephemeral(*, session: Session, channel: str, user: str, card: Card, now
 
 def publish_home(*, session: Session, user: str, view: dict[str, Any], now: datetime) -> None:
     store.enqueue(session=session, kind="home", channel=f"home:{user}", user=user, payload={"view": view}, now=now)
+
+
+def call_api(
+    *,
+    session: Session,
+    channel: str,
+    method: str,
+    args: dict[str, Any],
+    now: datetime,
+    refs: dict[str, tuple[str, str]] | None = None,
+    card_key: str | None = None,
+) -> None:
+    """A Web API call through the outbox (see ``bot.slack.calls``); ``card_key`` stores what it created."""
+    payload = {"method": method, "args": args, "refs": {k: list(v) for k, v in (refs or {}).items()}}
+    store.enqueue(session=session, kind="call", channel=channel, payload=payload, now=now, card_key=card_key)

@@ -25,6 +25,7 @@ from bot import metrics
 from bot.cards.limits import check_payload, fit
 from bot.cards.terminal import to_terminal
 from bot.services import Services
+from bot.slack import calls
 from bot.slack.errors import DeliveryError, classify
 from storage import outbox as store
 from storage.models import OutboxMessage
@@ -46,6 +47,7 @@ class Deliverer(Protocol):
     def ephemeral(self, channel: str, user: str, payload: dict[str, Any]) -> None: ...
     def dm(self, user: str, payload: dict[str, Any]) -> tuple[str, str]: ...
     def home(self, user: str, view: dict[str, Any]) -> None: ...
+    def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class SlackDeliverer:
@@ -74,6 +76,9 @@ class SlackDeliverer:
 
     def home(self, user: str, view: dict[str, Any]) -> None:
         self._call(self.client.views_publish, user_id=user, view=view)
+
+    def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._call(self.client.api_call, api_method=method, json=args).data)
 
 
 class LocalDeliverer:
@@ -110,6 +115,12 @@ class LocalDeliverer:
 
     def home(self, user: str, view: dict[str, Any]) -> None:
         self._show(f"App Home of {user}", {"blocks": view.get("blocks", [])})
+
+    def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        self.echo(f"── {method} {orjson.dumps(args).decode()[:200]}")
+        if method == "conversations.create":
+            return {"ok": True, "channel": {"id": f"local-{args.get('name', '')}", "name": args.get("name", "")}}
+        return {"ok": True}
 
 
 def utc_now() -> datetime:
@@ -162,13 +173,19 @@ class OutboxSender:
             payload = orjson.loads(msg.payload)
             kind, channel, user, card_key, attempts = msg.kind, msg.channel, msg.user, msg.card_key, msg.attempts
             queue = msg.channel
+            if target not in ("wait", "orphan"):
+                resolved = calls.resolve(session, channel, payload)
+                if resolved in ("wait", "orphan"):
+                    target = resolved
+                else:
+                    channel = resolved
         if target == "wait":
             return self._finish(message_id, now, error=DeliveryError("waiting_for_parent", WAIT_FOR_PARENT.seconds))
         if target == "orphan":
             return self._finish(message_id, now, error=DeliveryError("parent_card_failed", None))
         surface = "home" if kind == "home" else "message"
         body = payload.get("view", payload) if kind == "home" else payload
-        if check_payload(body, surface=surface):  # never let Slack reject a card for its size
+        if kind != "call" and check_payload(body, surface=surface):  # never let Slack reject a card for its size
             body = fit(body, surface=surface)
         try:
             ts = None
@@ -182,6 +199,8 @@ class OutboxSender:
                 channel, ts = self.deliverer.dm(user or channel, body)
             elif kind == "home":
                 self.deliverer.home(user or channel, body)
+            elif kind == "call":
+                channel, ts = calls.run(self.deliverer, body)
             else:
                 raise DeliveryError(f"unknown_kind:{kind}", None)
         except DeliveryError as err:
@@ -231,7 +250,7 @@ class OutboxSender:
                 return 0
             if error is None:
                 store.mark_sent(session=session, message=msg, now=now, ts=ts)
-                if ts and card_key and msg.kind in ("post", "dm"):
+                if ts is not None and card_key and msg.kind in ("post", "dm", "call"):
                     store.save_card(session=session, card_key=card_key, channel=channel or msg.channel, ts=ts, now=now)
                 metrics.OUTBOX.labels("sent").inc()
                 return 1

@@ -5,6 +5,7 @@ import storage.alarms
 import storage.alerts_models
 import storage.cost_models
 import storage.flags_models
+import storage.incidents_models
 import storage.leaks_models
 import storage.models
 import storage.refusals_models  # noqa: F401

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.fake_slack import directory, files, messages, views
+from tests.fake_slack import conversations, directory, files, messages, views
 from tests.fake_slack.records import Call, RateLimited, SlackError
 from tests.fake_slack.state import State
 from tests.fake_slack.wire import Reply, bearer_token
@@ -12,6 +12,7 @@ Method = Callable[[State, dict[str, Any]], dict[str, Any]]
 
 METHODS: dict[str, Method] = {
     **directory.METHODS,
+    **conversations.METHODS,
     **messages.METHODS,
     **views.METHODS,
     "files.info": files.files_info,

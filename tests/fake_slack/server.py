@@ -119,6 +119,15 @@ class FakeSlack:
             found = [m for m in self._state.ephemerals if channel is None or m.channel == channel]
             return copy.deepcopy(found)
 
+    def channel(self, name_or_id: str) -> Any:
+        """A channel the bot created (members, topic, pins, archived), or None."""
+        from tests.fake_slack.conversations import _channels
+
+        with self._state.lock:
+            channels = _channels(self._state)
+            found = channels.get(name_or_id) or next((c for c in channels.values() if c.name == name_or_id), None)
+            return copy.deepcopy(found)
+
     def home(self, user_id: str) -> dict[str, Any] | None:
         """The Home tab view last published for a user, or None."""
         with self._state.lock:
