@@ -241,6 +241,15 @@ def list_daily_cost_by_model(*, session: Session, start: int, end: int) -> list[
     return [(d, m, c) for (d, m), c in sorted(acc.items())]
 
 
+def get_first_bucket(*, session: Session, start: int, end: int) -> int | None:
+    """The first minute with any traffic in [start, end): how old the history is (minute rows, else hourly)."""
+    for table in (MINUTE, HOUR):
+        got = session.execute(select(func.min(table.c.bucket)).where(and_(*_conds(table, start, end, None)))).scalar()
+        if got is not None:
+            return int(got)
+    return None
+
+
 def list_seen_values(
     *, session: Session, dimension: str, start: int, end: int, where: dict[str, str] | None = None
 ) -> set[str]:

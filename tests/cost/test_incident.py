@@ -73,7 +73,7 @@ def test_a_new_prompt_version_is_compared_with_its_predecessor(services: Service
     now = ONSET + timedelta(minutes=30)
     _world(services, "prompt_regression", now)
     firing = _firing(services, now)
-    assert firing and {f.labels["cause"] for f in firing} == {"prompt_regression"}
+    assert firing and {f.labels["cause"] for f in firing} == {"prompt_regression"}, [f.figures for f in firing]
     text = " ".join(v for f in firing for _, v in f.figures)
     m = re.search(r"support-v14 sends ([\d.]+)x the input tokens of support-v13", text)
     assert m and 3.5 <= float(m.group(1)) <= 4.5, text

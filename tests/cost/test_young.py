@@ -60,7 +60,7 @@ def test_profile_counts_only_hours_with_data() -> None:
 
 @pytest.mark.parametrize("hours", [2, 12, 20, 47])
 def test_young_clean_traffic_never_pages_nor_burns_infinitely(services: Services, hours: int) -> None:
-    _cfg(services, [BudgetConfig(cohort={}, period="month", usd=500.0)])
+    _cfg(services, [BudgetConfig(cohort={}, period="month", usd=5000.0)])
     launch = DAY0 + 4 * 3600
     until = launch + hours * 3600
     _launch(services, launch, until)
