@@ -242,12 +242,17 @@ def list_daily_cost_by_model(*, session: Session, start: int, end: int) -> list[
 
 
 def get_first_bucket(*, session: Session, start: int, end: int) -> int | None:
-    """The first minute with any traffic in [start, end): how old the history is (minute rows, else hourly)."""
-    for table in (MINUTE, HOUR):
-        got = session.execute(select(func.min(table.c.bucket)).where(and_(*_conds(table, start, end, None)))).scalar()
+    """The first minute with any traffic in [start, end): the first hour, then its first minute if kept.
+
+    Minute rows may be pruned sooner than hourly ones, so the hour comes from the hourly table.
+    """
+    first = None
+    for table in (HOUR, MINUTE):
+        lo, hi = (start, end) if first is None else (first, min(end, first + 3600))
+        got = session.execute(select(func.min(table.c.bucket)).where(and_(*_conds(table, lo, hi, None)))).scalar()
         if got is not None:
-            return int(got)
-    return None
+            first = int(got)
+    return first
 
 
 def list_seen_values(

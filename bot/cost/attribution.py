@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlmodel import Session
 
@@ -121,6 +122,7 @@ def _cost_per_token(rows: list[RequestRow]) -> float:
     return sum(r.cost_usd for r in rows) / tokens if tokens else 0.0
 
 
+@lru_cache(maxsize=65536)
 def _net(ip: str | None) -> str:
     if not ip:
         return ""

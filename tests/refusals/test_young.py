@@ -18,7 +18,7 @@ def test_a_doubling_is_found_on_young_history(services: Services, days: int) -> 
         services,
         start=change - timedelta(days=days),
         end=T0,
-        per_hour=2000,
+        per_hour=3000,
         rate=step_rate(0.02, 0.04, change),
         seed=days,
         category="billing",
