@@ -6,10 +6,12 @@ Six tenants launch at a random time of day; after ``history`` days one of them (
 5% of spend) gets a cause at 4x its spend: a leaked key is a new key, a prompt regression a new
 prompt_version, a model upgrade a new model. Clean traffic is written as rollup rows; the victim's
 requests from 70 minutes before the onset to 6 hours after it go through the real ingest. The real
-``detect_cost_burn`` runs every minute for the first 15 minutes, every 5 minutes after, and at each
-age, keeping its alarm state as in production. Per history and age it prints: detected (paged within
-10 minutes of the onset and still firing at that age), the right cause on the card at that age, how
-many cards the incident opened up to then, and pages before the onset. Clean traffic: the same
+``cost_burn`` detector runs through the detector kernel (alarm state, one card per incident,
+resolution after 3 quiet evaluations) every minute for the first 15 minutes, every 5 minutes after
+(so a card resolves after 15 quiet minutes there, 3 in production), and at each age. Per history
+and age it prints: detected (paged within 10 minutes of the onset and still firing at that age),
+the right cause on the card at that age, how many cards the incident opened up to then, and pages
+before the onset. Clean traffic: the same
 histories with no incident, the detector every minute over the six hours after the history (and, for
 the youngest, from five minutes after the launch).
 """
@@ -17,6 +19,7 @@ the youngest, from five minutes after the launch).
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import random
 import time
@@ -27,7 +30,7 @@ from typing import Any
 from cost_sim_world import DAY, build_world, inject, normal_events, write_world
 
 from bot.cost.attribution import CAUSES
-from bot.cost.detector import detect_cost_burn
+from bot.detectors import run_detectors
 from bot.ingest.pricing import PriceTable
 from bot.ingest.service import Writer, ingest
 
@@ -91,21 +94,28 @@ def run_incident(
                 batch_all = []
         if batch_all:
             ingest(services.db, batch_all, cfg=services.ingest, writer=Writer(None, None), now=_dt(hi))
-        first_page, pre_pages, keys = None, 0, set()
+        first_page, pre_pages, cards = None, 0, 0
+        open_now: dict[str, str] = {}  # incident -> cause of its latest firing finding
         per_age: dict[int, dict[str, Any]] = {}
         at_age = {_at(onset, a): a for a in ages}
         for now_s in _times(onset, ages):
-            firing = [f for f in detect_cost_burn(services, _dt(now_s)) if f.status == "firing"]
-            pages = [f for f in firing if f.severity == "critical"]
+            found = run_detectors(services, _dt(now_s), only=["cost_burn"])
+            pages = [f for f in found if f.status == "firing" and f.severity == "critical"]
             if now_s < onset:
                 pre_pages += len(pages)
+            for f in found:
+                if f.status == "resolved":
+                    open_now.pop(f.incident, None)
+                    continue
+                if f.incident not in open_now and now_s >= onset:
+                    cards += 1  # a card opens (or opens again after it resolved): one more for this incident
+                open_now[f.incident] = f.cause
+            if now_s < onset:
                 continue
-            keys |= {f.key for f in firing}
             if pages and first_page is None:
                 first_page = (now_s - onset) / 60
             if now_s in at_age:
-                causes = [f.labels.get("cause", "") for f in firing]
-                per_age[at_age[now_s]] = {"firing": bool(firing), "causes": causes, "cards": len(keys)}
+                per_age[at_age[now_s]] = {"firing": bool(open_now), "causes": list(open_now.values()), "cards": cards}
         return {"tenant": tenant, "first_page": first_page, "pre_pages": pre_pages, "ages": per_age}
     finally:
         services.close()
@@ -126,7 +136,7 @@ def run_clean(open_db: Any, history: float, seed: int, calib: dict) -> tuple[int
         runs, paged = 0, []
         for now_s in range(lo // 60 * 60, hi, 60):
             runs += 1
-            for f in detect_cost_burn(services, _dt(now_s)):
+            for f in run_detectors(services, _dt(now_s), only=["cost_burn"]):
                 if f.status == "firing" and f.severity == "critical":
                     paged.append(f"{(now_s - launch) / 3600:.1f}h after launch: {f.title}")
         return runs, len(paged), paged
@@ -134,41 +144,57 @@ def run_clean(open_db: Any, history: float, seed: int, calib: dict) -> tuple[int
         services.close()
 
 
-def launch_matrix(open_db: Any, *, seeds: int, quick: bool) -> None:
-    """Run the matrix and print its table (markdown, ready for docs/benchmarks.md)."""
-    prices = PriceTable.load()
+_CONTEXT: dict[str, Any] = {}
+"""What the worker processes share (inherited by fork): the database opener, prices and calibration."""
+
+
+def _incident_task(task: tuple[float, int, str]) -> dict[str, Any]:
+    history, seed, cause = task
+    c = _CONTEXT
+    r = run_incident(c["open_db"], history, cause, seed, c["prices"], c["calib"], AGES)
+    r.update(history=history, seed=seed, cause=cause)
+    ages = r["ages"]
+    print(
+        f"  history {history:g}d seed {seed} {cause:<19} {r['tenant']}: first page "
+        + (f"{r['first_page']:.0f} min" if r["first_page"] is not None else "none")
+        + "; causes by age "
+        + " ".join(f"{a}:{','.join(ages[a]['causes']) or '-'}" for a in AGES if a in ages)
+        + f"; cards {ages[max(AGES)]['cards'] if max(AGES) in ages else '?'}",
+        flush=True,
+    )
+    return r
+
+
+def _clean_task(task: tuple[float, int]) -> tuple[float, tuple[int, int, list[str]]]:
+    history, seed = task
+    return history, run_clean(_CONTEXT["open_db"], history, seed, _CONTEXT["calib"])
+
+
+def launch_matrix(open_db: Any, *, seeds: int, quick: bool, jobs: int = 1) -> None:
+    """Run the matrix (in ``jobs`` processes) and print its table (markdown, ready for docs/benchmarks.md)."""
     from cost_sim_world import calibrate
 
-    calib = calibrate(prices)
-    histories = HISTORIES
+    prices = PriceTable.load()
+    _CONTEXT.update(open_db=open_db, prices=prices, calib=calibrate(prices))
     began = time.perf_counter()
+    tasks = [(h, seed, cause) for h in HISTORIES for seed in range(seeds) for cause in CAUSES]
+    clean_tasks = [(h, seed) for h in HISTORIES for seed in range(seeds)]
+    if jobs > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            done = pool.map(_incident_task, tasks, chunksize=1)
+            cleaned = pool.map(_clean_task, clean_tasks, chunksize=1)
+    else:
+        done = [_incident_task(t) for t in tasks]
+        cleaned = [_clean_task(t) for t in clean_tasks]
     results: dict[float, list[dict[str, Any]]] = defaultdict(list)
-    for history in histories:
-        for seed in range(seeds):
-            for cause in CAUSES:
-                r = run_incident(open_db, history, cause, seed, prices, calib, AGES)
-                r["cause"] = cause
-                results[history].append(r)
-                ages = r["ages"]
-                print(
-                    f"  history {history:g}d seed {seed} {cause:<19} {r['tenant']}: first page "
-                    + (f"{r['first_page']:.0f} min" if r["first_page"] is not None else "none")
-                    + "; causes by age "
-                    + " ".join(f"{a}:{','.join(ages[a]['causes']) or '-'}" for a in AGES if a in ages)
-                    + f"; cards {ages[max(AGES)]['cards'] if max(AGES) in ages else '?'}",
-                    flush=True,
-                )
+    for r in done:
+        results[r["history"]].append(r)
     clean: dict[float, tuple[int, int, list[str]]] = {}
-    for history in histories:
-        runs = pages = 0
-        lines: list[str] = []
-        for seed in range(seeds):
-            r, p, ls = run_clean(open_db, history, seed, calib)
-            runs, pages, lines = runs + r, pages + p, lines + ls
-        clean[history] = (runs, pages, lines)
-        print(
-            f"  clean {history:g}d: {runs} runs, {pages} pages" + "".join(f"\n    {x}" for x in lines[:5]), flush=True
-        )
+    for history, (runs, pages, lines) in cleaned:
+        r0, p0, l0 = clean.get(history, (0, 0, []))
+        clean[history] = (r0 + runs, p0 + pages, l0 + lines)
+    for history, (runs, pages, lines) in clean.items():
+        print(f"  clean {history:g}d: {runs} runs, {pages} pages" + "".join(f"\n    {x}" for x in lines[:5]))
     _table(results, clean, seeds, time.perf_counter() - began, quick)
 
 
@@ -204,8 +230,7 @@ def _table(results: dict, clean: dict, seeds: int, elapsed: float, quick: bool) 
             )
     pre = sum(r["pre_pages"] for rows in results.values() for r in rows)
     print(f"pages before an onset (false): {pre}")
-    print(
-        f"goals (0 false pages, detection <= 10 min, cause >= 90% / 80%, 1 card): {'MET' if ok and not pre else 'MISSED'}"
-    )
+    verdict = "MET" if ok and not pre else "MISSED"
+    print(f"goals (0 false pages, detection <= 10 min, cause >= 90% / 80%, 1 card): {verdict}")
     if quick:
         print("(--quick: fewer seeds than the acceptance run)")

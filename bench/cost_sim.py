@@ -210,6 +210,7 @@ def main() -> int:
     parser.add_argument("--skip", default="", help="comma list of parts to skip: inject, clean, cost")
     parser.add_argument("--launch", action="store_true", help="run only the launch matrix (issue 16), 5 seeds")
     parser.add_argument("--quick", action="store_true", help="with --launch: 1 seed, for development")
+    parser.add_argument("--jobs", type=int, default=1, help="with --launch: worker processes")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     prices = PriceTable.load()
@@ -231,9 +232,10 @@ def main() -> int:
         if args.launch:
             from cost_launch import launch_matrix
 
-            launch_matrix(
-                lambda name: open_db(folder, template, name, None), seeds=1 if args.quick else 5, quick=args.quick
-            )
+            def opener(name: str) -> Services:
+                return open_db(folder, template, name, None)
+
+            launch_matrix(opener, seeds=1 if args.quick else 5, quick=args.quick, jobs=args.jobs)
             return 0
         if "inject" not in skip:
             _injections(args, folder, template, prices, calib)

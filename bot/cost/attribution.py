@@ -322,7 +322,16 @@ def attribute(*, session: Session, cohort: dict[str, str], end: int, onset: int)
     ]
     ranking.sort(key=lambda c: -c.score)
     cause = ranking[0].cause if ranking[0].score >= MIN_SCORE else "unknown"
-    return Attribution(cause=cause, ranking=ranking, dominant=_dominant(cur))
+    dominant = _dominant(cur)
+    if cause == "leaked_api_key":
+        # the kill switch's scope is the new key, even where its owner's own traffic is a quarter of the spend
+        spend: Counter[str] = Counter()
+        for r in cur:
+            if r.api_key_id and r.api_key_id not in seen_keys:
+                spend[r.api_key_id] += r.cost_usd
+        if spend:
+            dominant["api_key_id"] = spend.most_common(1)[0][0]
+    return Attribution(cause=cause, ranking=ranking, dominant=dominant)
 
 
 def _dominant(rows: list[RequestRow]) -> dict[str, str]:
