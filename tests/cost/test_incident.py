@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from bot.__main__ import cli
 from bot.config import CostConfig
 from bot.cost.detector import detect_cost_burn
 from bot.demo.traffic import TrafficShape, make_event
@@ -87,3 +91,26 @@ def test_one_incident_is_one_card_naming_the_root_cohort(services: Services) -> 
         assert len(firing) <= 1, [f.key for f in firing]
         keys |= {f.key for f in firing}
     assert keys == {"cost_burn:tenant=acme"}
+
+
+def test_detect_json_shows_one_incident_with_its_cause_runbook_and_flag(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = ONSET + timedelta(minutes=45)
+    _world(services, "leaked_api_key", now)
+    config = tmp_path / "afterlaunch.toml"
+    config.write_text("[cost]\nmin_requests = 50\n")
+    monkeypatch.setenv("DATABASE_URL", services.settings.db_url)
+    monkeypatch.setenv("AFTERLAUNCH_CONFIG", str(config))
+    monkeypatch.setenv("AFTERLAUNCH_SECRET_KEY", "test-secret-key-for-hashing")
+    monkeypatch.setenv("AFTERLAUNCH_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = CliRunner().invoke(cli, ["detect", "--only", "cost_burn", "--json", "--dry-run", "--at", at])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert len(lines) == 1, lines
+    f = lines[0]
+    assert f["incident"] == "cost_burn:tenant=acme" and f["status"] == "firing"
+    assert f["cause"] == "leaked_api_key" and f["runbook"] == "cost-leaked-api-key"
+    assert f["cohort"]["tenant"] == "acme" and f["suggested_flag"] == "assistant api_key_id=key-unknown-9"
