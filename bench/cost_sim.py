@@ -211,6 +211,7 @@ def main() -> int:
     parser.add_argument("--launch", action="store_true", help="run only the launch matrix (issue 16), 5 seeds")
     parser.add_argument("--quick", action="store_true", help="with --launch: 1 seed, for development")
     parser.add_argument("--jobs", type=int, default=1, help="with --launch: worker processes")
+    parser.add_argument("--launch-seeds", type=int, default=5, help="with --launch: seeds per cell (acceptance: 5)")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     prices = PriceTable.load()
@@ -226,8 +227,9 @@ def main() -> int:
             scheduler=False,
         )
     ).close()
-    print(f"world: {len(world_tenants())} tenants, {DAYS} days, {PER_MINUTE:.0f} requests/min on average, daily cycle")
-    print(f"       and noise; baseline warm-up {WARMUP_DAYS} days; detector every simulated minute; SQLite in {folder}")
+    if not args.launch:
+        print(f"world: {len(world_tenants())} tenants, {DAYS} days, {PER_MINUTE:.0f} requests/min on average,")
+        print(f"       daily cycle and noise; baseline warm-up {WARMUP_DAYS} days; detector every simulated minute")
     try:
         if args.launch:
             from cost_launch import launch_matrix
@@ -235,7 +237,7 @@ def main() -> int:
             def opener(name: str) -> Services:
                 return open_db(folder, template, name, None)
 
-            launch_matrix(opener, seeds=1 if args.quick else 5, quick=args.quick, jobs=args.jobs)
+            launch_matrix(opener, seeds=1 if args.quick else args.launch_seeds, quick=args.quick, jobs=args.jobs)
             return 0
         if "inject" not in skip:
             _injections(args, folder, template, prices, calib)
