@@ -7,8 +7,8 @@ Six tenants launch at a random time of day; after ``history`` days one of them (
 prompt_version, a model upgrade a new model. Clean traffic is written as rollup rows; the victim's
 requests from 70 minutes before the onset to 6 hours after it go through the real ingest. The real
 ``cost_burn`` detector runs through the detector kernel (alarm state, one card per incident,
-resolution after 3 quiet evaluations) every minute for the first 15 minutes, every 5 minutes after
-(so a card resolves after 15 quiet minutes there, 3 in production), and at each age. Per history
+its resolution after one quiet evaluation) every minute for the first 15 minutes, every 5 minutes
+after (a quiet evaluation resolves the card, as in production), and at each age. Per history
 and age it prints: detected (paged within 10 minutes of the onset and still firing at that age),
 the right cause on the card at that age, how many cards the incident opened up to then, and pages
 before the onset. Clean traffic: the same

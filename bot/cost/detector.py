@@ -223,7 +223,8 @@ def evaluate(
             noise = {"noise_unit": known.noise_unit, "level_sd": level_sd}
             if level == "page" and not significant((long, windows["page_short"]), **noise):
                 level = None  # a small cohort's counting noise, not a burn: the next minute looks again
-            if level is None and f"{DETECTOR}:{describe_cohort(cohort)}" in sustain and long.burn >= t.ticket.burn:
+            held = long.burn >= t.ticket.burn and windows["page_short"].burn >= t.ticket.burn
+            if level is None and held and f"{DETECTOR}:{describe_cohort(cohort)}" in sustain:
                 level = "page"  # an open incident holds while its cohort still burns: no card flapping on noise
             if ratio is not None:
                 note = f"{age} of history: {ratio:.2f}x the pace of the rest of traffic, wider tolerance"

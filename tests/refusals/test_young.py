@@ -24,7 +24,7 @@ def test_a_doubling_is_found_on_young_history(services: Services, days: int) -> 
         category="billing",
         step_minutes=5,
     )
-    firing = [f for f in shift.detect(services, T0, dry_run=True) if f.status == "firing"]
+    firing = [f for f in shift.detect(services, T0) if f.status == "firing"]
     assert [f.labels["category"] for f in firing] == ["billing"]
 
 
@@ -38,7 +38,7 @@ def test_clean_young_traffic_stays_quiet(services: Services, days: int) -> None:
         )  # fmt: skip
     now = start + timedelta(hours=2)
     while now <= T0:
-        assert not [f.title for f in shift.detect(services, now, dry_run=True) if f.status == "firing"], now
+        assert not [f.title for f in shift.detect(services, now) if f.status == "firing"], now
         now += timedelta(minutes=30)
 
 
