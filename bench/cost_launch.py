@@ -170,15 +170,17 @@ def _clean_task(task: tuple[float, int]) -> tuple[float, tuple[int, int, list[st
     return history, run_clean(_CONTEXT["open_db"], history, seed, _CONTEXT["calib"])
 
 
-def launch_matrix(open_db: Any, *, seeds: int, quick: bool, jobs: int = 1) -> None:
+def launch_matrix(
+    open_db: Any, *, seeds: int, quick: bool, jobs: int = 1, histories: tuple[float, ...] = HISTORIES
+) -> None:
     """Run the matrix (in ``jobs`` processes) and print its table (markdown, ready for docs/benchmarks.md)."""
     from cost_sim_world import calibrate
 
     prices = PriceTable.load()
     _CONTEXT.update(open_db=open_db, prices=prices, calib=calibrate(prices))
     began = time.perf_counter()
-    tasks = [(h, seed, cause) for h in HISTORIES for seed in range(seeds) for cause in CAUSES]
-    clean_tasks = [(h, seed) for h in HISTORIES for seed in range(seeds)]
+    tasks = [(h, seed, cause) for h in histories for seed in range(seeds) for cause in CAUSES]
+    clean_tasks = [(h, seed) for h in histories for seed in range(seeds)]
     if jobs > 1:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             done = pool.map(_incident_task, tasks, chunksize=1)

@@ -212,6 +212,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="with --launch: 1 seed, for development")
     parser.add_argument("--jobs", type=int, default=1, help="with --launch: worker processes")
     parser.add_argument("--launch-seeds", type=int, default=5, help="with --launch: seeds per cell (acceptance: 5)")
+    parser.add_argument("--histories", default="0.5,1,2,4,8", help="with --launch: days of history")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     prices = PriceTable.load()
@@ -237,7 +238,9 @@ def main() -> int:
             def opener(name: str) -> Services:
                 return open_db(folder, template, name, None)
 
-            launch_matrix(opener, seeds=1 if args.quick else args.launch_seeds, quick=args.quick, jobs=args.jobs)
+            histories = tuple(float(h) for h in args.histories.split(","))
+            seeds = 1 if args.quick else args.launch_seeds
+            launch_matrix(opener, seeds=seeds, quick=args.quick, jobs=args.jobs, histories=histories)
             return 0
         if "inject" not in skip:
             _injections(args, folder, template, prices, calib)

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 DOMINANT = 0.8
 """A tenant with this share of a cohort's spend is its root outright."""
-EXCESS_SHARE = 0.5
-"""... or, if the tenant burns itself, with this share of the cohort's excess over expected."""
+SLICE_SHARE = 0.2
+"""... or, if the tenant burns itself, with this share of the cohort's spend."""
 ONSET_LOOKBACK_S = 7 * 3600
 """How far back the onset is looked for: an incident up to six hours old, and an hour before it."""
 ONSET_ALLOWANCE = 0.5
@@ -52,8 +52,11 @@ def find_root(ev: Evaluation, evaluations: Sequence[Evaluation], snap: Snapshot,
         for e in evaluations
         if set(e.cohort) == {"tenant"} and e.windows["page_long"].burn >= t.ticket.burn
     }
-    if tenant in burning and spend >= EXCESS_SHARE * max(0.0, long.actual - long.expected):
-        return {"tenant": tenant}
+    # A slice that a burning tenant holds a real part of is that tenant's incident: deciding it minute by
+    # minute on its excess alone made a slice flip between its own card and the tenant's.
+    held = [(spend, name) for name, spend in per.items() if name in burning and spend >= SLICE_SHARE * long.actual]
+    if held:
+        return {"tenant": max(held)[1]}
     return cohort
 
 
