@@ -1,6 +1,7 @@
 """Burn-rate alarms and cause attribution on 30 simulated days of 20 tenants, and ``/cost`` over 10M requests.
 
     .venv/bin/python bench/cost_sim.py [--seeds 10] [--clean-every 1] [--cost-requests 10000000]
+    .venv/bin/python bench/cost_sim.py --launch [--quick]   (the launch matrix: see bench/cost_launch.py)
 
 1. Injections: for each seed and each of the six causes, a world of 30 days of clean
    traffic (rollup rows written straight through ``storage.rollups.upsert``), one tenant
@@ -207,6 +208,11 @@ def main() -> int:
     parser.add_argument("--cost-requests", type=int, default=10_000_000)
     parser.add_argument("--cost-runs", type=int, default=20)
     parser.add_argument("--skip", default="", help="comma list of parts to skip: inject, clean, cost")
+    parser.add_argument("--launch", action="store_true", help="run only the launch matrix (issue 16), 5 seeds")
+    parser.add_argument("--quick", action="store_true", help="with --launch: 1 seed, for development")
+    parser.add_argument("--jobs", type=int, default=1, help="with --launch: worker processes")
+    parser.add_argument("--launch-seeds", type=int, default=5, help="with --launch: seeds per cell (acceptance: 5)")
+    parser.add_argument("--histories", default="0.5,1,2,4,8", help="with --launch: days of history")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     prices = PriceTable.load()
@@ -222,9 +228,20 @@ def main() -> int:
             scheduler=False,
         )
     ).close()
-    print(f"world: {len(world_tenants())} tenants, {DAYS} days, {PER_MINUTE:.0f} requests/min on average, daily cycle")
-    print(f"       and noise; baseline warm-up {WARMUP_DAYS} days; detector every simulated minute; SQLite in {folder}")
+    if not args.launch:
+        print(f"world: {len(world_tenants())} tenants, {DAYS} days, {PER_MINUTE:.0f} requests/min on average,")
+        print(f"       daily cycle and noise; baseline warm-up {WARMUP_DAYS} days; detector every simulated minute")
     try:
+        if args.launch:
+            from cost_launch import launch_matrix
+
+            def opener(name: str) -> Services:
+                return open_db(folder, template, name, None)
+
+            histories = tuple(float(h) for h in args.histories.split(","))
+            seeds = 1 if args.quick else args.launch_seeds
+            launch_matrix(opener, seeds=seeds, quick=args.quick, jobs=args.jobs, histories=histories)
+            return 0
         if "inject" not in skip:
             _injections(args, folder, template, prices, calib)
         if "clean" not in skip:

@@ -127,19 +127,25 @@ def calibrate(prices: PriceTable, samples: int = 300) -> dict[tuple[str, str], t
 
 
 def build_world(
-    seed: int, *, start: int, days: int, per_minute: float, calib: dict[tuple[str, str], tuple[float, ...]]
+    seed: int,
+    *,
+    start: int,
+    days: int,
+    per_minute: float,
+    calib: dict[tuple[str, str], tuple[float, ...]],
+    tenants: tuple[str, ...] = TENANTS,
 ) -> World:
     """Counts and spend of every minute and cohort: daily cycle, per-tenant daily drift, Poisson and cost noise."""
     rng = np.random.default_rng(seed)
-    weights = np.array([1 / (i + 1) ** 0.9 for i in range(len(TENANTS))])
+    weights = np.array([1 / (i + 1) ** 0.9 for i in range(len(tenants))])
     weights /= weights.sum()
-    models = {t: BASE_MODELS[i % 2] for i, t in enumerate(TENANTS)}
-    cohorts = [(t, i, INTENTS[i]["paths"][0][0], VERSION) for t in TENANTS for i in INTENT_NAMES]
+    models = {t: BASE_MODELS[i % 2] for i, t in enumerate(tenants)}
+    cohorts = [(t, i, INTENTS[i]["paths"][0][0], VERSION) for t in tenants for i in INTENT_NAMES]
     iw = np.array([INTENT_WEIGHTS[i] for _, i, *_ in cohorts])
-    tw = np.array([weights[TENANTS.index(t)] for t, *_ in cohorts])
+    tw = np.array([weights[tenants.index(t)] for t, *_ in cohorts])
     cycle = np.array([daily_weight(datetime.fromtimestamp(start + m * 60, UTC)) for m in range(1440)]) / MEAN_WEIGHT
-    drift = rng.lognormal(0.0, 0.08, size=(days, len(TENANTS)))  # a tenant's busier or quieter day
-    tix = np.array([TENANTS.index(t) for t, *_ in cohorts])
+    drift = rng.lognormal(0.0, 0.08, size=(days, len(tenants)))  # a tenant's busier or quieter day
+    tix = np.array([tenants.index(t) for t, *_ in cohorts])
     rate = per_minute * np.tile(cycle, days)[:, None] * (tw * iw)[None, :] * np.repeat(drift[:, tix], 1440, axis=0)
     counts = rng.poisson(rate)
     mean = np.array([calib[(i, models[t])][0] for t, i, *_ in cohorts])
@@ -148,7 +154,7 @@ def build_world(
     cost = counts * mean[None, :] * np.clip(noise, 0.2, None)
     tin = counts * np.array([calib[(i, models[t])][2] for t, i, *_ in cohorts])[None, :]
     tout = counts * np.array([calib[(i, models[t])][3] for t, i, *_ in cohorts])[None, :]
-    return World(start, days, TENANTS, models, cohorts, counts, cost, tin, tout)
+    return World(start, days, tenants, models, cohorts, counts, cost, tin, tout)
 
 
 def write_world(

@@ -1,6 +1,7 @@
 """Refusal-shift detection on simulated traffic, and /refusals latency over 10 million requests.
 
 Run: python bench/refusal_sim.py            (full: 10 seeds, 30 days, 10 million requests; a few minutes)
+     python bench/refusal_sim.py --launch   (young history only, issue 16: 1, 2, 7 days; 1, 2, 30 clean days)
      python bench/refusal_sim.py --quick    (3 seeds, 1 million requests)
 
 1. Detection: 30 days of 5-minute buckets for 10 categories (base refusal rates 1-5%, volumes with a daily
@@ -300,8 +301,14 @@ def main() -> None:
     parser.add_argument(
         "--cycle-target", action="store_true", help="give the shifting category the daily cycle too (nights at 1/4)"
     )
+    parser.add_argument("--launch", action="store_true", help="only the young-history part (issue 16)")
     args = parser.parse_args()
     seeds, total = (3, 1_000_000) if args.quick else (args.seeds, args.requests)
+    if args.launch:
+        from refusal_young import launch
+
+        launch(seeds)
+        return
     print(
         f"refusal shift: {seeds} seeds x {args.days} days x {len(CATEGORIES)} categories, looks every {STEP_MIN} min,"
     )

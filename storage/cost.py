@@ -230,6 +230,20 @@ def list_daily_cost_by_model(*, session: Session, start: int, end: int) -> list[
     return [(d, m, c) for (d, m), c in sorted(acc.items())]
 
 
+def get_first_bucket(*, session: Session, start: int, end: int) -> int | None:
+    """The first minute with any traffic in [start, end): the first hour, then its first minute if kept.
+
+    Minute rows may be pruned sooner than hourly ones, so the hour comes from the hourly table.
+    """
+    first = None
+    for table in (HOUR, MINUTE):
+        lo, hi = (start, end) if first is None else (first, min(end, first + 3600))
+        got = session.execute(select(func.min(table.c.bucket)).where(and_(*_conds(table, lo, hi, None)))).scalar()
+        if got is not None:
+            first = int(got)
+    return first
+
+
 def list_seen_values(
     *, session: Session, dimension: str, start: int, end: int, where: dict[str, str] | None = None
 ) -> set[str]:

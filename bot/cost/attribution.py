@@ -1,8 +1,9 @@
 """Which of the six usual causes is behind a burn: each is tested on the offending cohort's requests and ranked.
 
-Runs only when an alarm fires, on a bounded read: the cohort's requests in the burning
-window (current) against the hours just before it (reference), plus which keys, prompt
-versions and models the hourly rollups have seen before.
+Runs only when an alarm fires, on a bounded read anchored at the burn's onset: the cohort's
+requests since the onset (current, at most the last CURRENT_MAX_S) against as long a time just
+before the onset (reference), plus which keys, prompt versions and models the hourly rollups
+had seen before the onset. Anchored there, the answer does not change as the incident ages.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlmodel import Session
 
@@ -34,7 +36,12 @@ TITLES = {
     "leaked_api_key": "leaked API key",
     "unknown": "not identified",
 }
-REFERENCE_S = 3 * 3600
+CURRENT_MAX_S = 3600
+"""The incident window read is the last hour at most: enough requests, a bounded read at any age."""
+REFERENCE_MIN_S = 1800
+"""The reference before the onset is as long as the incident window, and at least this long."""
+NEW_MARGIN_S = 600
+"""Keys, models and versions first seen after the onset minus this margin are new."""
 HISTORY_S = 14 * 86400
 MIN_SCORE = 0.25
 MIN_REFERENCE_ROWS = 30
@@ -115,6 +122,7 @@ def _cost_per_token(rows: list[RequestRow]) -> float:
     return sum(r.cost_usd for r in rows) / tokens if tokens else 0.0
 
 
+@lru_cache(maxsize=65536)
 def _net(ip: str | None) -> str:
     if not ip:
         return ""
@@ -134,11 +142,11 @@ def _ids(rows: list[RequestRow], limit: int = 5) -> list[str]:
     return [r.request_id for r in rows[:limit]]
 
 
-def runaway_loop(cur: list[RequestRow], ref: list[RequestRow], window_s: int) -> CauseScore:
+def runaway_loop(cur: list[RequestRow], ref: list[RequestRow], window_s: int, ref_s: int) -> CauseScore:
     """Calls per trace and agent steps climb while user sessions do not."""
     cpt_c, cpt_r = _per_trace(cur), _per_trace(ref)
-    req_growth = _ratio(len(cur) / window_s, len(ref) / REFERENCE_S)
-    ses_growth = _ratio(_sessions(cur) / window_s, _sessions(ref) / REFERENCE_S)
+    req_growth = _ratio(len(cur) / window_s, len(ref) / ref_s)
+    ses_growth = _ratio(_sessions(cur) / window_s, _sessions(ref) / ref_s)
     steps_c = max((r.agent_step or 0 for r in cur), default=0)
     steps_r = max((r.agent_step or 0 for r in ref), default=0)
     score = _clip((_ratio(cpt_c, cpt_r) - 1) / 2) * (1.0 if ses_growth < 0.6 * req_growth else 0.5)
@@ -158,25 +166,40 @@ def runaway_loop(cur: list[RequestRow], ref: list[RequestRow], window_s: int) ->
     )
 
 
+def predecessor(new_rows: list[RequestRow], ref: list[RequestRow], attr_name: str) -> tuple[str, list[RequestRow]]:
+    """The value a new one replaced: the most used one in the same tenants' traffic before the onset."""
+    tenants, new = {r.tenant for r in new_rows}, {getattr(r, attr_name) for r in new_rows}
+    before = Counter(getattr(r, attr_name) for r in ref if r.tenant in tenants and getattr(r, attr_name) not in new)
+    if not before:
+        return "", []
+    value = before.most_common(1)[0][0]
+    return value, [r for r in ref if r.tenant in tenants and getattr(r, attr_name) == value]
+
+
 def prompt_regression(cur: list[RequestRow], ref: list[RequestRow], seen_versions: set[str]) -> CauseScore:
-    """Input tokens per request jump together with a prompt version not seen before."""
+    """Input tokens per request jump together with a prompt version not seen before, against the one it replaced."""
     tok_ratio = _ratio(_tokens(cur), _tokens(ref))
     new_rows = [r for r in cur if r.prompt_version not in seen_versions]
     new_share = len(new_rows) / len(cur) if cur else 0.0
-    versions = sorted({r.prompt_version for r in new_rows})
-    score = _clip((tok_ratio - 1.2) / 1.0) * (1.0 if new_share >= 0.2 else 0.4)
-    return CauseScore(
-        "prompt_regression",
-        score,
-        [
-            ("input tokens per request", f"{_tokens(cur):,.0f} (before {_tokens(ref):,.0f}, {tok_ratio:.1f}x)"),
-            (
-                "new prompt versions",
-                ", ".join(versions[:3]) + f" ({new_share:.0%} of requests)" if versions else "none",
-            ),
-        ],
-        _ids(new_rows),
+    versions = Counter(r.prompt_version for r in new_rows)
+    figures = [("input tokens per request", f"{_tokens(cur):,.0f} (before {_tokens(ref):,.0f}, {tok_ratio:.1f}x)")]
+    if versions:
+        top = versions.most_common(1)[0][0]
+        old, old_rows = predecessor([r for r in new_rows if r.prompt_version == top], ref, "prompt_version")
+        if old_rows:
+            tok_ratio = _ratio(_tokens([r for r in new_rows if r.prompt_version == top]), _tokens(old_rows))
+            figures.insert(
+                0,
+                ("new version against the one it replaced", f"{top} sends {tok_ratio:.1f}x the input tokens of {old}"),
+            )
+    figures.append(
+        (
+            "new prompt versions",
+            ", ".join(sorted(versions)[:3]) + f" ({new_share:.0%} of requests)" if versions else "none",
+        )
     )
+    score = _clip((tok_ratio - 1.2) / 1.0) * (1.0 if new_share >= 0.2 else 0.4)
+    return CauseScore("prompt_regression", score, figures, _ids(new_rows))
 
 
 def model_upgrade(cur: list[RequestRow], ref: list[RequestRow], seen_models: set[str]) -> CauseScore:
@@ -263,30 +286,30 @@ def noisy_tenant(tenant_now: dict[str, float], tenant_before: dict[str, float], 
     )
 
 
-def attribute(*, session: Session, cohort: dict[str, str], end: int, window_s: int) -> Attribution:
-    """Test the six causes on the cohort's burning window and rank them, best first."""
+def attribute(*, session: Session, cohort: dict[str, str], end: int, onset: int) -> Attribution:
+    """Test the six causes on the cohort's requests since ``onset`` against as long before it; rank them, best first."""
+    window_s = max(60, min(end - onset, CURRENT_MAX_S))
     start = end - window_s
+    ref_s = max(window_s, REFERENCE_MIN_S)
+    ref_lo, ref_hi = onset - ref_s, onset
     cur = store.list_request_rows(session=session, start_ms=start * 1000, end_ms=end * 1000, where=cohort)
     ref_where: dict[str, str] = cohort
-    ref = store.list_request_rows(
-        session=session, start_ms=(start - REFERENCE_S) * 1000, end_ms=start * 1000, where=cohort
-    )
+    ref = store.list_request_rows(session=session, start_ms=ref_lo * 1000, end_ms=ref_hi * 1000, where=cohort)
     if len(ref) < MIN_REFERENCE_ROWS:
+        # a cohort new at the onset (a version, a key, a model) is compared with the tenant it took traffic from
         tenants = Counter(r.tenant for r in cur)
         ref_where = {"tenant": tenants.most_common(1)[0][0]} if tenants else {}
-        ref = store.list_request_rows(
-            session=session, start_ms=(start - REFERENCE_S) * 1000, end_ms=start * 1000, where=ref_where
-        )
-    hist = (start - HISTORY_S, start // 3600 * 3600)
+        ref = store.list_request_rows(session=session, start_ms=ref_lo * 1000, end_ms=ref_hi * 1000, where=ref_where)
+    hist = (onset - HISTORY_S, (onset - NEW_MARGIN_S) // 3600 * 3600)
     seen_keys = store.list_seen_values(session=session, dimension="api_key_id", start=hist[0], end=hist[1])
     seen_versions = store.list_seen_values(session=session, dimension="prompt_version", start=hist[0], end=hist[1])
     seen_models = store.list_seen_values(
         session=session, dimension="model", start=hist[0], end=hist[1], where=ref_where
     )
     by_tenant_now = rollups.list_cohorts(session=session, start=start, end=end, group_by=["tenant"])
-    by_tenant_before = rollups.list_cohorts(session=session, start=start - REFERENCE_S, end=start, group_by=["tenant"])
+    by_tenant_before = rollups.list_cohorts(session=session, start=ref_lo, end=ref_hi, group_by=["tenant"])
     ranking = [
-        runaway_loop(cur, ref, window_s),
+        runaway_loop(cur, ref, window_s, ref_s),
         prompt_regression(cur, ref, seen_versions),
         model_upgrade(cur, ref, seen_models),
         retry_storm(cur, ref),
@@ -299,7 +322,16 @@ def attribute(*, session: Session, cohort: dict[str, str], end: int, window_s: i
     ]
     ranking.sort(key=lambda c: -c.score)
     cause = ranking[0].cause if ranking[0].score >= MIN_SCORE else "unknown"
-    return Attribution(cause=cause, ranking=ranking, dominant=_dominant(cur))
+    dominant = _dominant(cur)
+    if cause == "leaked_api_key":
+        # the kill switch's scope is the new key, even where its owner's own traffic is a quarter of the spend
+        spend: Counter[str] = Counter()
+        for r in cur:
+            if r.api_key_id and r.api_key_id not in seen_keys:
+                spend[r.api_key_id] += r.cost_usd
+        if spend:
+            dominant["api_key_id"] = spend.most_common(1)[0][0]
+    return Attribution(cause=cause, ranking=ranking, dominant=dominant)
 
 
 def _dominant(rows: list[RequestRow]) -> dict[str, str]:

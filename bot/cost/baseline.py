@@ -1,7 +1,8 @@
-"""What the detector reads: window totals per cohort (one rollup query per window) and seasonal profiles.
+"""What the detector reads: window totals per cohort (one rollup query per window) and its baselines.
 
-Profiles come from the hourly rollups of whole past days and change slowly, so they
-are cached per database and refreshed at most once per simulated (or real) hour.
+Seasonal profiles come from the hourly rollups of whole past days; relative baselines (a young
+cohort's pace as a share of the rest of traffic) from every whole hour with data. Both change
+slowly, so they are cached per database and refreshed at most once per simulated (or real) hour.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from statistics import median
 
 from sqlmodel import Session
 
@@ -17,8 +19,6 @@ from bot.cost.burn import Profile, build_profile
 from bot.services import Services
 from storage import cost as store
 from storage import rollups
-
-REFRESH_S = 3600
 
 
 @dataclass
@@ -135,15 +135,40 @@ def _settled_hours(
     return hit
 
 
+@dataclass(frozen=True)
+class Relative:
+    """A young cohort's baseline: its spend as a ratio of the rest of traffic's, the median over whole hours.
+
+    The rest of traffic carries the daily cycle, so a cohort with hours rather than days of history is
+    still judged against the pace of the hour; the median keeps the incident's own hours out of it.
+    """
+
+    ratio: float
+    hours: int
+    first: int
+    """The first hour the cohort had spend in."""
+    share: float
+    """The cohort's share of all spend over those hours: near 1 there is no rest of traffic to compare with."""
+    cost_per_request: float
+    noise_unit: float
+
+
 @dataclass
 class ProfileSet:
-    """Seasonal profiles of all traffic, of each dimension value, and (on demand) of any budget's cohort."""
+    """Seasonal profiles of all traffic, of each dimension value, and (on demand) of any budget's cohort.
+
+    ``rows`` run to ``recent_end`` (the last whole hour); seasonal profiles use those before ``end`` (whole
+    days), relative baselines all of them. ``first_data`` is the first minute of any traffic.
+    """
 
     dims: list[str]
     rows: list[tuple[int, tuple[str, ...], float, int]]
     start: int
     end: int
+    recent_end: int = 0
+    first_data: int | None = None
     cache: dict[tuple[tuple[str, str], ...], Profile] = field(default_factory=dict)
+    _relative: dict[tuple[int, str], Relative] | None = field(default=None, repr=False)
 
     def get(self, cohort: dict[str, str]) -> Profile | None:
         key = _key(cohort)
@@ -151,7 +176,7 @@ class ProfileSet:
             if any(k not in self.dims for k in cohort):
                 return None
             tests = [(self.dims.index(k), v) for k, v in cohort.items()]
-            hourly = [(b, c, n) for b, vals, c, n in self.rows if all(vals[i] == v for i, v in tests)]
+            hourly = [(b, c, n) for b, vals, c, n in self.rows if all(vals[i] == v for i, v in tests) and b < self.end]
             self.cache[key] = build_profile(hourly, history_start=self.start, history_end=self.end)
         return self.cache[key]
 
@@ -160,6 +185,8 @@ class ProfileSet:
         per: dict[tuple[int, str], list[tuple[int, float, int]]] = defaultdict(list)
         total: list[tuple[int, float, int]] = []
         for bucket, vals, cost, n in self.rows:
+            if bucket >= self.end:
+                continue
             row = (bucket, cost, n)
             total.append(row)
             for i, v in enumerate(vals):
@@ -168,6 +195,56 @@ class ProfileSet:
         for (i, v), hourly in per.items():
             key = _key({self.dims[i]: v})
             self.cache[key] = build_profile(hourly, history_start=self.start, history_end=self.end)
+
+    def relative(self, cohort: dict[str, str]) -> Relative | None:
+        """A single-dimension cohort's relative baseline (all traffic's for ``{}``), or None without a whole hour."""
+        if self._relative is None:
+            self._relative = _relatives(self.rows, self.recent_end)
+        if not cohort:
+            return self._relative.get((-1, ""))
+        if len(cohort) != 1:
+            return None
+        ((dim, value),) = cohort.items()
+        if dim not in self.dims:
+            return None
+        return self._relative.get((self.dims.index(dim), value))
+
+
+def _relatives(rows: list[tuple[int, tuple[str, ...], float, int]], end: int) -> dict[tuple[int, str], Relative]:
+    """Every (dimension, value)'s relative baseline in one pass over the hourly rows before ``end``."""
+    total: dict[int, float] = defaultdict(float)
+    per: dict[tuple[int, str], dict[int, list[float]]] = defaultdict(dict)
+    for bucket, vals, cost, n in rows:
+        if bucket >= end:
+            continue
+        total[bucket] += cost
+        for i, v in ((-1, ""), *enumerate(vals)):
+            acc = per[(i, v)].setdefault(bucket, [0.0, 0.0, 0.0])
+            acc[0] += cost
+            acc[1] += n
+            acc[2] += cost * cost / n if n > 0 else 0.0
+    out: dict[tuple[int, str], Relative] = {}
+    for key, hours in per.items():
+        first = min(hours)
+        ratios, mine, all_ = [], 0.0, 0.0
+        for h in range(first, end, 3600):
+            cost = hours[h][0] if h in hours else 0.0
+            rest = total.get(h, 0.0) - cost
+            mine, all_ = mine + cost, all_ + total.get(h, 0.0)
+            if rest > 0:
+                ratios.append(cost / rest)
+        spend = sum(a[0] for a in hours.values())
+        requests = sum(a[1] for a in hours.values())
+        squares = sum(a[2] for a in hours.values())
+        out[key] = Relative(
+            ratio=median(ratios) if ratios else 0.0,
+            hours=(end - first) // 3600,
+            first=first,
+            share=mine / all_ if all_ > 0 else 1.0,
+            cost_per_request=spend / requests if requests else 0.0,
+            noise_unit=squares / spend if spend > 0 else 0.0,
+        )
+    return out
 
 
 def _key(cohort: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -216,16 +293,23 @@ def period_spend(services: Services, *, session: Session, cohort: dict[str, str]
 
 
 def load_profiles(services: Services, *, session: Session, end: int, dims: Sequence[str], days: int) -> ProfileSet:
-    """Profiles from whole days before ``end``'s day, over ``days`` days; cached for an hour of ``end``."""
+    """Profiles from whole days before ``end``'s day over ``days`` days, relative baselines to ``end``'s hour.
+
+    Cached per hour of ``end``: an hour's rows settle once it is over.
+    """
     hist_end = end // 86400 * 86400
     hist_start = hist_end - days * 86400
-    key = (services.db.url, tuple(dims), days, hist_end)
+    recent_end = end // 3600 * 3600
+    key = (services.db.url, tuple(dims), days, recent_end)
     with _LOCK:
         hit = _CACHE.get(key)
-        if hit and 0 <= end - hit[0] < REFRESH_S:
+        if hit:
             return hit[1]
-    rows = store.list_hourly_spend(session=session, start=hist_start, end=hist_end, dimensions=dims)
-    profiles = ProfileSet(dims=list(dims), rows=rows, start=hist_start, end=hist_end)
+    rows = store.list_hourly_spend(session=session, start=hist_start, end=recent_end, dimensions=dims)
+    first = store.get_first_bucket(session=session, start=hist_start, end=end)
+    profiles = ProfileSet(
+        dims=list(dims), rows=rows, start=hist_start, end=hist_end, recent_end=recent_end, first_data=first
+    )
     profiles.prime()
     with _LOCK:
         for k in [k for k in _CACHE if k[0] == services.db.url]:

@@ -62,6 +62,8 @@ class Profile:
     cost_per_request: float = 0.0
     noise_unit: float = 0.0
     level_sd: float = 0.0
+    hours: int = 0
+    """Hours of history with data behind the profile: what its age is, counted from the cohort's first data."""
 
     def expected(self, start: int, end: int) -> float:
         """Expected spend over [start, end) epoch seconds, integrating the hour-of-day pace."""
@@ -81,10 +83,12 @@ class Profile:
         """The share of a flat pace this window expects (1.0 for a flat profile or no history)."""
         if self.daily <= 0:
             return 1.0
-        return self.expected(start, end) / (self.daily * (end - start) / 86400)
+        return max(SHAPE_FLOOR, self.expected(start, end) / (self.daily * (end - start) / 86400))
 
 
 EMPTY = Profile(tuple([0.0] * 24), 0)
+SHAPE_FLOOR = 0.1
+"""A window never expects less than this share of a flat pace: a quiet hour is not a zero one (no burn of ∞x)."""
 YOUNG_DAYS = 3
 LEVEL_SD_YOUNG = 0.25
 """A day's level is this uncertain (relative) while under YOUNG_DAYS days of history say otherwise."""
@@ -96,8 +100,9 @@ def build_profile(hourly: Iterable[tuple[int, float, int]], *, history_start: in
 
     ``hourly`` holds (hour, spend, requests) rows, finer than the cohort where possible (per model,
     intent...): the noise unit is estimated from them. The median keeps a past incident from
-    raising the baseline; days before the cohort's first hour are left out so a new cohort is not
-    diluted by days it did not exist.
+    raising the baseline. Only time with data counts: hours before the cohort's first hour are left
+    out (a launch at noon does not make the morning a zero-spend morning), and an hour of the day no
+    day has seen yet takes the mean pace of the hours that have been seen.
     """
     by_hour: dict[int, float] = {}
     spend = requests = squares = 0.0
@@ -110,9 +115,11 @@ def build_profile(hourly: Iterable[tuple[int, float, int]], *, history_start: in
                 squares += cost * cost / n
     if not by_hour:
         return EMPTY
-    first_day = min(by_hour) // 86400 * 86400
+    first_hour = min(by_hour) // 3600 * 3600
+    first_day = first_hour // 86400 * 86400
+    end_hour = history_end // 3600 * 3600
     days = list(range(first_day, history_end // 86400 * 86400, 86400))
-    if not days:
+    if not days or end_hour <= first_hour:
         return EMPTY
     values: dict[int, list[float]] = defaultdict(list)
     # With under YOUNG_DAYS days one sample per hour is too noisy for a small cohort at night: the hours
@@ -121,13 +128,17 @@ def build_profile(hourly: Iterable[tuple[int, float, int]], *, history_start: in
     for day in days:
         for h in range(24):
             stamps = [day + (h + d) * 3600 for d in spread]
-            values[h] += [by_hour.get(ts, 0.0) for ts in stamps if first_day <= ts < history_end]
+            values[h] += [by_hour.get(ts, 0.0) for ts in stamps if first_hour <= ts < end_hour]
+    seen = [median(values[h]) for h in range(24) if values[h]]
+    fill = sum(seen) / len(seen) if seen else 0.0
+    whole = [d for d in days if d >= first_hour]
     return Profile(
-        tuple(median(values[h]) for h in range(24)),
+        tuple(median(values[h]) if values[h] else fill for h in range(24)),
         len(days),
         cost_per_request=spend / requests if requests else 0.0,
         noise_unit=squares / spend if spend > 0 else 0.0,
-        level_sd=_level_sd([sum(by_hour.get(d + h * 3600, 0.0) for h in range(24)) for d in days]),
+        level_sd=_level_sd([sum(by_hour.get(d + h * 3600, 0.0) for h in range(24)) for d in whole]),
+        hours=(end_hour - first_hour) // 3600,
     )
 
 
@@ -171,7 +182,11 @@ def verdict(
     """
     if not volume_ok:
         return None
-    if windows["page_long"].burn >= t.page.burn and windows["page_short"].burn >= t.page.burn:
+    if (
+        windows["page_long"].expected > 0
+        and windows["page_long"].burn >= t.page.burn
+        and windows["page_short"].burn >= t.page.burn
+    ):
         return "page"
     slow = windows["ticket_long"].burn >= t.ticket.burn and windows["ticket_short"].burn >= t.ticket.burn
     if slow and breaks_budget is not False:

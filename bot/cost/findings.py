@@ -29,10 +29,11 @@ def build_finding(
     rule = t.page if page else t.ticket
     long_s, short_s = rule.long_s, rule.short_s
     top = attribution.ranking[0] if attribution.ranking else None
-    labels: dict[str, str] = {"detector": DETECTOR, "cause": attribution.cause, **ev.cohort}
+    root = ev.root if ev.root is not None else ev.cohort
+    labels: dict[str, str] = {"detector": DETECTOR, "cause": attribution.cause, **root}
     for dim, value in attribution.dominant.items():
         labels.setdefault(dim, value)
-    cohort = describe_cohort(ev.cohort)
+    cohort = describe_cohort(root)
     summary = render(
         "cost_alarm.md.j2",
         level=ev.level,
@@ -55,6 +56,10 @@ def build_finding(
         (f"spend, last {duration(long_s)}", f"{usd(long_w.actual)} (expected {usd(long_w.expected)})"),
         ("burn rate", f"{_x(long_w.burn)}x over {duration(long_s)}, {_x(short_w.burn)}x over {duration(short_s)}"),
     ]
+    if ev.baseline:
+        figures.append(("baseline", ev.baseline))
+    if ev.also:
+        figures.append(("affected slices", ", ".join(ev.also)[:1000]))
     if ev.projection is not None:
         p = ev.projection
         figures.append(("projected end of period", f"{usd(p.projected)} of {usd(p.budget)}"))

@@ -15,6 +15,7 @@ from bot.detectors import Finding, open_alarms
 from bot.detectors.kernel import OpenAlarm
 from bot.refusals.stats import CusumResult, ShiftParams, baseline_rate, cusum, is_shift, wilson
 from bot.services import Services
+from storage import cost as cost_store
 from storage import refusals as store
 from storage import rollups
 from storage.alarms import DetectorAlarm
@@ -61,17 +62,38 @@ class Evaluation:
     started_at: datetime | None
 
 
-def window_bounds(now: datetime) -> tuple[int, int, int]:
+YOUNG_Z = 1.0
+"""A baseline shorter than BASELINE_DAYS is taken at the upper end of what its rate may be (one standard error up)."""
+
+
+def spans(history_s: int | None) -> tuple[int, int]:
+    """(window, baseline) lengths in seconds for this much history: young history is split, never zero-filled.
+
+    With a full history the CUSUM reads the last WINDOW against the BASELINE_DAYS before it. With less,
+    the window is at most half of the history, so the baseline is as long as the window or longer,
+    and holds only time that had traffic.
+    """
+    full = BASELINE_DAYS * 86400
+    if history_s is None or history_s >= WINDOW + full:
+        return WINDOW, full
+    window = min(WINDOW, max(STEP, history_s // 2 // STEP * STEP))
+    return window, max(0, history_s - window)
+
+
+def window_bounds(now: datetime, first_data: int | None = None) -> tuple[int, int, int]:
     """(baseline start, window start, end) in epoch seconds: whole minutes only, the window on 5-minute steps."""
     end = int(now.timestamp()) // 60 * 60
-    start = (end - WINDOW) // STEP * STEP
-    return start - BASELINE_DAYS * 86400, start, end
+    window, baseline = spans(None if first_data is None else end - first_data)
+    start = (end - window) // STEP * STEP
+    return (start - baseline if first_data is None else max(first_data, start - baseline)), start, end
 
 
 def evaluate(services: Services, now: datetime, params: ShiftParams) -> list[Evaluation]:
     """Test every category, and every tenant's category with enough traffic, at ``now``."""
-    base_start, start, end = window_bounds(now)
     with services.db.session() as session:
+        end_s = int(now.timestamp()) // 60 * 60
+        first = cost_store.get_first_bucket(session=session, start=end_s - (BASELINE_DAYS + 2) * 86400, end=end_s)
+        base_start, start, end = window_bounds(now, first)
         base_cat = rollups.list_cohorts(session=session, start=base_start, end=start, group_by=["category"])
         base_ten = rollups.list_cohorts(session=session, start=base_start, end=start, group_by=["tenant", "category"])
         by_cat = store.list_refusal_series(session=session, start=start, end=end, step=STEP, group_by=["category"])
@@ -90,9 +112,10 @@ def evaluate(services: Services, now: datetime, params: ShiftParams) -> list[Eva
         series.setdefault(Scope(category), []).append((bucket, n, k))
     for bucket, (tenant, category), n, k in by_ten:
         series.setdefault(Scope(category, tenant), []).append((bucket, n, k))
+    young = start - base_start < BASELINE_DAYS * 86400
     out = []
     for scope, (n0, k0) in sorted(baselines.items(), key=lambda kv: kv[0].key):
-        p0 = baseline_rate(n0, k0, params)
+        p0 = baseline_rate(n0, k0, params, margin_z=YOUNG_Z if young else 0.0)
         points = series.get(scope)
         if not scope.category or p0 is None or not points:
             continue

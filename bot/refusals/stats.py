@@ -90,8 +90,13 @@ def wilson(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def baseline_rate(requests: int, refusals: int, params: ShiftParams) -> float | None:
-    """The rate the CUSUM compares against, or None when the baseline is too thin to trust."""
+def baseline_rate(requests: int, refusals: int, params: ShiftParams, *, margin_z: float = 0.0) -> float | None:
+    """The rate the CUSUM compares against, or None when the baseline is too thin to trust.
+
+    ``margin_z`` > 0 takes the upper end of the rate's one-sided interval (Wilson): a short baseline's
+    rate is uncertain, and an underestimate would read ordinary traffic as a rise.
+    """
     if requests < params.min_baseline_requests:
         return None
-    return min(max(refusals / requests, params.floor_rate), 0.45)
+    rate = refusals / requests if margin_z <= 0 else wilson(refusals, requests, z=margin_z)[1]
+    return min(max(rate, params.floor_rate), 0.45)

@@ -63,7 +63,7 @@ def test_each_cause_ranks_first_on_its_own_traffic(services: Services, cause: st
         ingest(services.db, events[i : i + 500], cfg=services.ingest, writer=Writer(None, None), now=NOW)
     end = int(NOW.timestamp())
     with services.db.session() as session:
-        result = attribute(session=session, cohort={"tenant": "acme"}, end=end, window_s=1200)
+        result = attribute(session=session, cohort={"tenant": "acme"}, end=end, onset=end - 1200)
     ranked = [(c.cause, round(c.score, 2)) for c in result.ranking]
     assert result.cause == cause, ranked
     assert result.ranking[0].figures and result.ranking[0].samples

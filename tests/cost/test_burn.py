@@ -192,4 +192,6 @@ def test_a_new_pricey_model_pages_on_its_spend_not_its_call_count(services: Serv
     # but $0.5 is 100 requests' worth of this traffic's $0.005 a request
     write_minutes(services, [rollup_row(t, 0.05, 1, tenant="a", model="gpt-4o") for t in range(end - 600, end, 60)])
     pages = {f.key: f for f in detect_cost_burn(services, NOW) if f.severity == "critical"}
-    assert "cost_burn:model=gpt-4o" in pages
+    # The model is all tenant a's: one incident, named by the tenant, the model among its affected slices.
+    assert list(pages) == ["cost_burn:tenant=a"]
+    assert "model=gpt-4o" in dict(pages["cost_burn:tenant=a"].figures).get("affected slices", ""), pages
