@@ -7,6 +7,7 @@ import gc
 import logging
 import os
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -31,6 +33,7 @@ from bot.slack import home
 from bot.slack.bolt import slack_routes
 from bot.slack.client import web_client
 from bot.slack.sender import Deliverer, LocalDeliverer, OutboxSender, SlackDeliverer
+from bot.validation import int_param
 from bot.webhooks import views as webhook_views
 from storage import outbox as outbox_store
 from storage.migrate import current
@@ -89,12 +92,10 @@ async def list_outbox(request: Request) -> Response:
         except ApiError as err:
             return ingest_views.error_response(err)
     try:
-        limit = min(int(request.query_params.get("limit", "50")), 500)
-        after = int(request.query_params.get("after", "0"))
-    except ValueError:
-        return ingest_views.json_response(
-            {"error": "invalid_query", "message": "limit and after must be integers"}, 422
-        )
+        limit = int_param(request.query_params.get("limit"), "limit", default=50, low=1, high=500)
+        after = int_param(request.query_params.get("after"), "after", default=0, low=0, high=2**62)
+    except ValueError as exc:
+        return ingest_views.error_response(ApiError(422, "invalid_query", str(exc)))
 
     def fetch() -> list[dict[str, Any]]:
         with services.db.session() as session:
@@ -113,6 +114,24 @@ async def list_outbox(request: Request) -> Response:
         ]
 
     return ingest_views.json_response({"messages": await run_in_threadpool(fetch)})
+
+
+def problem_handlers() -> dict[Any, Any]:
+    """Starlette's own refusals (unknown path, wrong method) and unexpected errors as JSON problems."""
+
+    async def http_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = f"{request.method} {request.url.path[:200]}: {exc.detail}"
+        return ingest_views.json_response({"error": code, "message": message}, exc.status_code, exc.headers)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        ref = uuid.uuid4().hex[:8]
+        log.error("%s %s failed (ref %s)", request.method, request.url.path[:200], ref, exc_info=exc)
+        message = f"failed on our side (ref {ref}); the service log has the details"
+        return ingest_views.json_response({"error": "internal", "message": message}, 500)
+
+    return {HTTPException: http_problem, Exception: unexpected}
 
 
 def create_app(
@@ -156,7 +175,7 @@ def create_app(
         *flags_ofrep.routes,
         *webhook_views.routes,
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=problem_handlers())
     app.state.services = services
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.config import Settings
 from bot.ingest.pricing import PriceTable
@@ -37,5 +38,6 @@ def build_services(settings: Settings) -> Services:
         prices=PriceTable.load(settings.file.prices),
         secret_key=settings.resolve_secret_key(),
         refusal_patterns=patterns_from_config(refusals.extra_patterns, refusals.disable_patterns),
+        max_age=timedelta(days=settings.retention_days),
     )
     return Services(settings=settings, db=db, ingest=ingest)

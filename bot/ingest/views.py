@@ -15,6 +15,7 @@ from bot import metrics
 from bot.errors import ApiError
 from bot.ingest.service import Writer, ingest
 from bot.services import Services
+from bot.validation import has_bad_text
 from storage import keys as key_store
 from storage import requests as request_store
 from storage.models import IngestKey, LLMRequest, RequestBody
@@ -120,6 +121,9 @@ async def get_request(request: Request) -> Response:
     request_id = request.path_params["request_id"]
     tenant = request.query_params.get("tenant")
     try:
+        for name, value in (("request_id", request_id), ("tenant", tenant)):
+            if value is not None and (has_bad_text(value) or not 0 < len(value) <= 500):
+                raise ApiError(422, "invalid_query", f"{name} must be 1 to 500 characters without NUL")
         key = await run_in_threadpool(authenticate, services, request, "read")
         if key.tenant is not None:
             if tenant not in (None, key.tenant):

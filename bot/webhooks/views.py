@@ -16,6 +16,7 @@ from bot.alerts.service import receive
 from bot.errors import ApiError
 from bot.ingest.views import error_response, json_response
 from bot.services import Services
+from bot.validation import BAD_TEXT_MESSAGE, bad_text_path
 from bot.webhooks import alertmanager, generic, grafana, pagerduty
 from bot.webhooks.auth import authenticate
 from bot.webhooks.common import ParseError
@@ -62,6 +63,9 @@ async def post_webhook(request: Request) -> Response:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+        bad = bad_text_path(payload, "body")
+        if bad:
+            raise ApiError(422, "invalid_payload", f"not a valid {source} payload: {bad}: {BAD_TEXT_MESSAGE}")
         try:
             alerts = parser(payload)
         except ParseError as exc:
