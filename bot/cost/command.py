@@ -96,6 +96,7 @@ def _totals(
 def report(services: Services, request: CommandRequest) -> CommandReply:
     """The spend view: totals, burn and projection against the budget, per-cohort rows, movers and the chart."""
     dim, window, cohort = parse_report(request.text)
+    cohort = request.tenant_scope.where(cohort)
     length = WINDOWS[window]
     end = int(request.now.timestamp()) // 60 * 60 + 60
     start = end - length
@@ -190,9 +191,13 @@ def budget_command(services: Services, request: CommandRequest, words: list[str]
     """``budget set|remove`` (needs the budgets access, audited) and ``budget list``."""
     verb = words[0].lower() if words else "list"
     if verb == "list":
+        scope = request.tenant_scope
         with services.db.session() as session:
-            budgets = list_budgets(services, session=session)
-            audit = store.list_budget_audit(session=session, limit=5)
+            budgets = scope.keep(list_budgets(services, session=session), lambda x: x.cohort.get("tenant"))
+            audit = scope.keep(
+                store.list_budget_audit(session=session, limit=5 if scope.all_tenants else 200),
+                lambda a: json.loads(a.cohort).get("tenant"),
+            )[:5]
         lines = [
             {
                 "at": a.at,
@@ -212,6 +217,7 @@ def budget_command(services: Services, request: CommandRequest, words: list[str]
     _checker(services).require(request.user_id, "budgets")
     if verb == "set":
         usd, period, cohort = parse_budget_args(words[1:])
+        cohort = request.tenant_scope.where(cohort)
         with services.db.write_session() as session:
             old = store.set_budget(
                 session=session, cohort=cohort, period=period, usd=usd, user_id=request.user_id, now=request.now
@@ -222,6 +228,7 @@ def budget_command(services: Services, request: CommandRequest, words: list[str]
         if len(words) < 2 or words[1].lower() not in ("day", "month"):
             raise _fail("`budget remove` needs a period (day or month) and the cohort")
         cohort = parse_cohort(words[2:], allowed=("tenant", "intent", "prompt_version", "model"), usage=USAGE)
+        cohort = request.tenant_scope.where(cohort)
         with services.db.write_session() as session:
             gone = store.remove_budget(
                 session=session, cohort=cohort, period=words[1].lower(), user_id=request.user_id, now=request.now
@@ -234,6 +241,7 @@ def budget_command(services: Services, request: CommandRequest, words: list[str]
 
 def reconcile_command(services: Services, request: CommandRequest, words: list[str]) -> CommandReply:
     """Per day and model: afterlaunch's cost against the provider's, flagged above the threshold."""
+    request.tenant_scope.refuse_cross_tenant("reconciliation with the provider's bill")
     if len(words) > 1 or (words and words[0].lower() not in ("7d", "30d")):
         raise _fail("`reconcile` takes one optional window: 7d or 30d")
     days = 30 if words and words[0].lower() == "30d" else 7

@@ -71,7 +71,8 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
     now = request.now
     end = int(now.timestamp()) // 60 * 60 + 60
     start = end - WINDOWS[query.window]
-    where = {"category": query.category} if query.category else {}
+    scope = request.tenant_scope
+    where = scope.where({"category": query.category} if query.category else {})
     step = STEPS[query.window]
     series_start = start // step * step if step < 3600 else start // 3600 * 3600
     with services.db.session() as session:
@@ -98,7 +99,12 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
     base_n = sum(int(t["requests"]) for t in baseline.values())
     base_k = sum(int(t["refusals"]) for t in baseline.values())
     markers = _markers(snapshots)
-    open_alarms = [a for a in alarms.values() if not query.category or f"category={query.category}" in a.scope]
+    open_alarms = [
+        a
+        for a in alarms.values()
+        if (not query.category or f"category={query.category}" in a.scope)
+        and (scope.all_tenants or f"tenant={scope.tenant}" in a.scope.split(","))
+    ]
     text = render(
         "refusals_command.md.j2",
         query=query,
