@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.detectors.kernel import detector_jobs
 from bot.errors import ApiError
 from bot.http import authenticate, error_response, json_response, problem_handlers
+from bot.openapi import openapi_json
 from bot.scheduler import Job, Leadership, build_scheduler
 from bot.services import Services, build_services
 from bot.slack import home
@@ -56,6 +57,28 @@ def deliverer_for(services: Services) -> Deliverer:
 
 
 async def healthz(request: Request) -> Response:
+    """Whether the database answers, and the schema revision.
+    ---
+    summary: Health check
+    responses:
+      "200":
+        description: healthy
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [status]
+              properties:
+                status: {type: string}
+                database: {type: string}
+                schema: {type: [string, "null"]}
+                mode: {type: string}
+      "503":
+        description: the database does not answer
+        content:
+          application/json:
+            schema: {type: object, required: [status], properties: {status: {type: string}, error: {type: string}}}
+    """
     services: Services = request.app.state.services
 
     def check() -> dict[str, Any]:
@@ -76,10 +99,52 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus metrics of this replica.
+    ---
+    summary: Prometheus metrics
+    responses:
+      "200":
+        description: the text exposition format
+        content:
+          text/plain:
+            schema: {type: string}
+    """
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
 async def list_outbox(request: Request) -> Response:
+    """The outbox, oldest first from ``after``: what was (or will be) said in Slack.
+    ---
+    summary: List outbox messages
+    security: [{bearer: []}]
+    parameters:
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500, default: 50}}
+      - {name: after, in: query, schema: {type: integer, minimum: 0, default: 0}}
+    responses:
+      "200":
+        description: messages
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [messages]
+              properties: {messages: {type: array, items: {type: object}}}
+      "401":
+        description: no key, or an unknown one
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "403":
+        description: the key lacks the scope
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "422":
+        description: a field is invalid; the message names it
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+    """
     services: Services = request.app.state.services
     if not services.settings.local_mode:
         # Cards carry tenant data: outside local mode only an all-tenant read key may list them.
@@ -153,6 +218,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/outbox", list_outbox, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         *slack_routes(services),
         *(route for capability in installed() for route in capability.routes),
     ]

@@ -227,6 +227,34 @@ def slack_routes(services: Services) -> list[Route]:
     verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
 
     async def endpoint(request: Request) -> Response:
+        """Every slash command, interaction and event from Slack, signed with the app's secret.
+        ---
+        summary: Slack requests (signed)
+        requestBody:
+          content:
+            application/x-www-form-urlencoded:
+              schema: {type: object}
+            application/json:
+              schema: {type: object}
+        responses:
+          "200":
+            description: acknowledged
+          "400":
+            description: signed, but not the shape Slack sends
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/Problem"}
+          "401":
+            description: not signed with the signing secret, or too old
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/Problem"}
+          "503":
+            description: local mode (no Slack app configured)
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/Problem"}
+        """
         if bolt is None:
             message = "local mode: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to receive Slack requests"
             return JSONResponse({"error": "slack_not_configured", "message": message}, status_code=503)
