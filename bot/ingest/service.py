@@ -16,6 +16,7 @@ import orjson
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
+from bot import metrics
 from bot.ingest.pricing import PriceTable
 from bot.ingest.schema import FUTURE_SLACK, EventIn, IngestResult, Rejection
 from bot.refusals.classify import RefusalPatterns
@@ -290,4 +291,5 @@ def _store(
         if len(ids) != len(rows):
             aggregates = rollups.aggregate([r for r in rows if (r["tenant"], r["request_id"]) in ids])
         rollups.add_aggregates(conn, aggregates)
+    metrics.observe_stored([r for r in rows if (r["tenant"], r["request_id"]) in ids])
     return len(ids)
