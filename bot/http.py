@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 import orjson
@@ -12,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot import metrics
-from bot.errors import ApiError
+from bot.errors import AfterlaunchError, ApiError, problem_of
 from bot.services import Services
 from storage import keys as key_store
 from storage.models import IngestKey
@@ -24,10 +23,12 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
 
 
-def error_response(err: ApiError) -> Response:
-    metrics.HTTP_ERRORS.labels(err.code).inc()
-    headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
-    return json_response({"error": err.code, "message": err.message}, err.status, headers)
+def error_response(err: BaseException, *, where: str = "this request") -> Response:
+    """The HTTP problem for any error: ``{"error": code, "message": what to fix}`` with its status."""
+    problem = problem_of(err, where=where)
+    metrics.HTTP_ERRORS.labels(problem.code).inc()
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    return json_response({"error": problem.code, "message": problem.message}, problem.status, headers)
 
 
 def authenticate(services: Services, request: Request, scope: str) -> IngestKey:
@@ -70,18 +71,18 @@ async def read_json(request: Request, limit: int) -> Any:
 
 
 def problem_handlers() -> dict[Any, Any]:
-    """Starlette's own refusals (unknown path, wrong method) and unexpected errors as JSON problems."""
+    """Every error a route lets escape, as a JSON problem: known errors through the one mapping in
+    ``bot.errors`` (a 4xx naming what was wrong), Starlette's own refusals (unknown path, wrong
+    method) with their status, and anything else as a 500 with a reference the log has."""
+
+    async def known(request: Request, exc: Exception) -> Response:
+        return error_response(exc, where=request.url.path[:200])
 
     async def http_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = f"{request.method} {request.url.path[:200]}: {exc.detail}"
+        metrics.HTTP_ERRORS.labels(code).inc()
         return json_response({"error": code, "message": message}, exc.status_code, exc.headers)
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        ref = uuid.uuid4().hex[:8]
-        log.error("%s %s failed (ref %s)", request.method, request.url.path[:200], ref, exc_info=exc)
-        message = f"failed on our side (ref {ref}); the service log has the details"
-        return json_response({"error": "internal", "message": message}, 500)
-
-    return {HTTPException: http_problem, Exception: unexpected}
+    return {AfterlaunchError: known, HTTPException: http_problem, Exception: known}

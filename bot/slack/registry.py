@@ -12,7 +12,7 @@ import orjson
 
 from bot.cards import blocks as b
 from bot.cards.blocks import Card
-from bot.errors import AfterlaunchError
+from bot.errors import problem_of
 from bot.scope import TenantScope, known_tenants, leaked_tenants, scope_for_channel
 from bot.services import Services
 
@@ -82,14 +82,8 @@ def run_command(services: Services, command: SlashCommand, request: CommandReque
     request = replace(request, scope=scope_for_channel(services, request.channel_id))
     try:
         return guard_reply(services, request, command.handler(services, request))
-    except AfterlaunchError as exc:
-        return CommandReply(card=error_card(exc.message))
-    except Exception:
-        ref = uuid.uuid4().hex[:8]
-        log.exception("%s failed (ref %s)", command.name, ref)
-        return CommandReply(
-            card=error_card(f"{command.name} failed on our side (ref {ref}). The on-call log has the details.")
-        )
+    except Exception as exc:
+        return CommandReply(card=error_card(problem_of(exc, where=command.name).message))
 
 
 def guard_reply(services: Services, request: CommandRequest, reply: CommandReply) -> CommandReply:
