@@ -119,7 +119,7 @@ async def list_outbox(request: Request) -> Response:
     security: [{bearer: []}]
     parameters:
       - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500, default: 50}}
-      - {name: after, in: query, schema: {type: integer, minimum: 0, default: 0}}
+      - {name: after, in: query, schema: {type: integer, minimum: 0, maximum: 2147483647, default: 0}}
     responses:
       "200":
         description: messages
@@ -156,7 +156,7 @@ async def list_outbox(request: Request) -> Response:
             return error_response(err)
     try:
         limit = int_param(request.query_params.get("limit"), "limit", default=50, low=1, high=500)
-        after = int_param(request.query_params.get("after"), "after", default=0, low=0, high=2**62)
+        after = int_param(request.query_params.get("after"), "after", default=0, low=0, high=2**31 - 1)
     except ValueError as exc:
         return error_response(ApiError(422, "invalid_query", str(exc)))
 
