@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install lint
+.PHONY: demo test install lint soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,8 @@ test: install lint
 	./scripts/system-deps.sh test
 	npm install --prefix tests/flags/flagd --no-package-lock --no-audit --no-fund --silent
 	$(BIN)/pytest
+
+# Soak with faults on PostgreSQL (not part of `make test`): MINUTES=2 make soak for a short run.
+MINUTES ?= 10
+soak: install
+	$(BIN)/python bench/soak.py --minutes $(MINUTES)

@@ -23,14 +23,16 @@ from bot import metrics, retention
 from bot.capabilities import Worker, installed
 from bot.config import Settings
 from bot.detectors.kernel import detector_jobs
-from bot.errors import AfterlaunchError, ApiError
-from bot.http import authenticate, error_response, json_response
+from bot.errors import ApiError
+from bot.http import authenticate, error_response, json_response, problem_handlers
+from bot.openapi import openapi_json
 from bot.scheduler import Job, Leadership, build_scheduler
 from bot.services import Services, build_services
 from bot.slack import home
 from bot.slack.bolt import slack_routes
 from bot.slack.client import web_client
 from bot.slack.sender import Deliverer, LocalDeliverer, OutboxSender, SlackDeliverer
+from bot.validation import int_param
 from storage import outbox as outbox_store
 from storage.migrate import current
 
@@ -55,6 +57,28 @@ def deliverer_for(services: Services) -> Deliverer:
 
 
 async def healthz(request: Request) -> Response:
+    """Whether the database answers, and the schema revision.
+    ---
+    summary: Health check
+    responses:
+      "200":
+        description: healthy
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [status]
+              properties:
+                status: {type: string}
+                database: {type: string}
+                schema: {type: [string, "null"]}
+                mode: {type: string}
+      "503":
+        description: the database does not answer
+        content:
+          application/json:
+            schema: {type: object, required: [status], properties: {status: {type: string}, error: {type: string}}}
+    """
     services: Services = request.app.state.services
 
     def check() -> dict[str, Any]:
@@ -75,10 +99,52 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus metrics of this replica.
+    ---
+    summary: Prometheus metrics
+    responses:
+      "200":
+        description: the text exposition format
+        content:
+          text/plain:
+            schema: {type: string}
+    """
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
 async def list_outbox(request: Request) -> Response:
+    """The outbox, oldest first from ``after``: what was (or will be) said in Slack.
+    ---
+    summary: List outbox messages
+    security: [{bearer: []}]
+    parameters:
+      - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 500, default: 50}}
+      - {name: after, in: query, schema: {type: integer, minimum: 0, maximum: 2147483647, default: 0}}
+    responses:
+      "200":
+        description: messages
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [messages]
+              properties: {messages: {type: array, items: {type: object}}}
+      "401":
+        description: no key, or an unknown one
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "403":
+        description: the key lacks the scope
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "422":
+        description: a field is invalid; the message names it
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+    """
     services: Services = request.app.state.services
     if not services.settings.local_mode:
         # Cards carry tenant data: outside local mode only an all-tenant read key may list them.
@@ -89,10 +155,10 @@ async def list_outbox(request: Request) -> Response:
         except ApiError as err:
             return error_response(err)
     try:
-        limit = min(int(request.query_params.get("limit", "50")), 500)
-        after = int(request.query_params.get("after", "0"))
-    except ValueError:
-        return json_response({"error": "invalid_query", "message": "limit and after must be integers"}, 422)
+        limit = int_param(request.query_params.get("limit"), "limit", default=50, low=1, high=500)
+        after = int_param(request.query_params.get("after"), "after", default=0, low=0, high=2**31 - 1)
+    except ValueError as exc:
+        return error_response(ApiError(422, "invalid_query", str(exc)))
 
     def fetch() -> list[dict[str, Any]]:
         with services.db.session() as session:
@@ -111,11 +177,6 @@ async def list_outbox(request: Request) -> Response:
         ]
 
     return json_response({"messages": await run_in_threadpool(fetch)})
-
-
-async def _problem(request: Request, exc: Exception) -> Response:
-    """A known error a route raised becomes its HTTP problem response (the one mapping in bot.errors)."""
-    return error_response(exc, where=request.url.path)
 
 
 def create_app(
@@ -157,10 +218,11 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/outbox", list_outbox, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         *slack_routes(services),
         *(route for capability in installed() for route in capability.routes),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={AfterlaunchError: _problem})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=problem_handlers())
     app.state.services = services
     return app
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bot import metrics
-from bot.errors import ApiError, problem_of
+from bot.errors import AfterlaunchError, ApiError, problem_of
 from bot.services import Services
 from storage import keys as key_store
 from storage.models import IngestKey
+
+log = logging.getLogger(__name__)
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -64,3 +68,21 @@ async def read_json(request: Request, limit: int) -> Any:
         return orjson.loads(b"".join(chunks))
     except orjson.JSONDecodeError as exc:
         raise ApiError(422, "invalid_json", f"the body is not valid JSON: {exc}") from None
+
+
+def problem_handlers() -> dict[Any, Any]:
+    """Every error a route lets escape, as a JSON problem: known errors through the one mapping in
+    ``bot.errors`` (a 4xx naming what was wrong), Starlette's own refusals (unknown path, wrong
+    method) with their status, and anything else as a 500 with a reference the log has."""
+
+    async def known(request: Request, exc: Exception) -> Response:
+        return error_response(exc, where=request.url.path[:200])
+
+    async def http_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = f"{request.method} {request.url.path[:200]}: {exc.detail}"
+        metrics.HTTP_ERRORS.labels(code).inc()
+        return json_response({"error": code, "message": message}, exc.status_code, exc.headers)
+
+    return {AfterlaunchError: known, HTTPException: http_problem, Exception: known}

@@ -41,6 +41,7 @@ def _sqlite_engine(url: str, *, immediate: bool, text_index: TextIndex | None = 
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        hide_parameters=True,
         **kwargs,
     )
 
@@ -170,5 +171,6 @@ def connect(url: str, *, pool_size: int = 10) -> Database:
             text_index=text_index,
             writer_lock_path=lock_path,
         )
-    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # hide_parameters: an error's message would otherwise carry the row (prompts, responses, tenants).
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True)
     return Database(url=url, engine=engine, write_engine=engine)

@@ -218,3 +218,12 @@ class HomeViewer(SQLModel, table=True):
 
     user_id: str = Field(primary_key=True, max_length=32)
     opened_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SlackPacing(SQLModel, table=True):
+    """When a Slack channel or message may next be posted to or updated (``post:C…``, ``update:C…``, ``card:…``)."""
+
+    __tablename__ = "slack_pacing"
+
+    key: str = Field(primary_key=True, max_length=300)
+    next_at: datetime = Field(sa_type=UTCDateTime)

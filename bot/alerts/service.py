@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import orjson
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
 from bot.alerts import pagerduty
@@ -37,7 +38,9 @@ FLAP_CHANGES = 4
 """State changes within an hour that make an alert flapping (fire, resolve, fire, resolve)."""
 MAX_FLIPS_KEPT = 20
 
-Action = Literal["created", "digested", "updated", "resolved", "reopened", "acknowledged", "ignored", "recorded"]
+Action = Literal[
+    "created", "digested", "updated", "resolved", "reopened", "acknowledged", "ignored", "recorded", "rejected"
+]
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,28 @@ class Received:
 
 
 def receive(services: Services, alerts: list[AlertIn], now: datetime, *, forward: bool = True) -> list[Received]:
-    """Apply a batch of alerts in one transaction; the cards and pages leave through the outbox."""
+    """Apply a batch of alerts in one transaction; the cards and pages leave through the outbox.
+
+    If the database refuses the batch's data, each half is applied on its own, down to
+    the refused alerts, which come back as ``rejected``: one bad alert never holds back
+    the others (a source that resends a refused batch would otherwise never get through).
+    """
     if not alerts:
         return []
+    try:
+        return _receive_batch(services, alerts, now, forward=forward)
+    except (DataError, IntegrityError) as exc:
+        if len(alerts) == 1:
+            state = getattr(exc.orig, "sqlstate", None) or exc.orig.__class__.__name__
+            log.warning("the database refused an alert from %s (%s)", alerts[0].source, state)
+            return [Received(alerts[0].fingerprint, -1, "", "", "rejected")]
+        half = len(alerts) // 2
+        return receive(services, alerts[:half], now, forward=forward) + receive(
+            services, alerts[half:], now, forward=forward
+        )
+
+
+def _receive_batch(services: Services, alerts: list[AlertIn], now: datetime, *, forward: bool) -> list[Received]:
     effects = Effects()
     results: list[Received] = []
     settings = services.settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from bot.access import AccessChecker, channel_tenant, slack_group_members
+from bot.access import AccessChecker, slack_group_members
 from bot.cards import blocks as b
 from bot.cards.blocks import Card
 from bot.cost.budgets import describe_cohort, list_budgets, parse_budget_args, parse_cohort
@@ -71,11 +71,7 @@ def parse_report(text: str) -> tuple[str, str, dict[str, str]]:
 def report(services: Services, request: CommandRequest) -> CommandReply:
     """The spend view: query, then figures, then the card and its chart."""
     dim, window, cohort = parse_report(request.text)
-    scoped = channel_tenant(services, request.channel_id)
-    if scoped is not None:  # a tenant's channel sees that tenant's spend only
-        if cohort.get("tenant", scoped) != scoped:
-            raise _fail(f"this channel shows tenant {scoped} only")
-        cohort["tenant"] = scoped
+    cohort = request.tenant_scope.where(cohort)
     query = query_spend(services, dim=dim, window=window, cohort=cohort, now=request.now)
     card, chart = report_card(figures(query, request.now))
     return CommandReply(card=card, in_channel=True, uploads=[chart])
@@ -93,9 +89,13 @@ def budget_command(services: Services, request: CommandRequest, words: list[str]
     """``budget set|remove`` (needs the budgets access, audited) and ``budget list``."""
     verb = words[0].lower() if words else "list"
     if verb == "list":
+        scope = request.tenant_scope
         with services.db.session() as session:
-            budgets = list_budgets(services, session=session)
-            audit = store.list_budget_audit(session=session, limit=5)
+            budgets = scope.keep(list_budgets(services, session=session), lambda x: x.cohort.get("tenant"))
+            audit = scope.keep(
+                store.list_budget_audit(session=session, limit=5 if scope.all_tenants else 200),
+                lambda a: json.loads(a.cohort).get("tenant"),
+            )[:5]
         lines = [
             {
                 "at": a.at,
@@ -114,6 +114,7 @@ def budget_command(services: Services, request: CommandRequest, words: list[str]
     _checker(services).require(request.user_id, "budgets")
     if verb == "set":
         usd, period, cohort = parse_budget_args(words[1:])
+        cohort = request.tenant_scope.where(cohort)
         with services.db.write_session() as session:
             old = store.set_budget(
                 session=session, cohort=cohort, period=period, usd=usd, user_id=request.user_id, now=request.now
@@ -124,6 +125,7 @@ def budget_command(services: Services, request: CommandRequest, words: list[str]
         if len(words) < 2 or words[1].lower() not in ("day", "month"):
             raise _fail("`budget remove` needs a period (day or month) and the cohort")
         cohort = parse_cohort(words[2:], allowed=("tenant", "intent", "prompt_version", "model"), usage=USAGE)
+        cohort = request.tenant_scope.where(cohort)
         with services.db.write_session() as session:
             gone = store.remove_budget(
                 session=session, cohort=cohort, period=words[1].lower(), user_id=request.user_id, now=request.now
@@ -136,6 +138,7 @@ def budget_command(services: Services, request: CommandRequest, words: list[str]
 
 def reconcile_command(services: Services, request: CommandRequest, words: list[str]) -> CommandReply:
     """Per day and model: afterlaunch's cost against the provider's, flagged above the threshold."""
+    request.tenant_scope.refuse_cross_tenant("reconciliation with the provider's bill")
     if len(words) > 1 or (words and words[0].lower() not in ("7d", "30d")):
         raise _fail("`reconcile` takes one optional window: 7d or 30d")
     days = 30 if words and words[0].lower() == "30d" else 7

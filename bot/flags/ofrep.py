@@ -114,6 +114,43 @@ async def _context(request: Request) -> Any:
 
 
 async def evaluate_flag(request: Request) -> Response:
+    """OFREP single-flag evaluation.
+    ---
+    summary: Evaluate one flag (OFREP)
+    security: [{bearer: []}]
+    parameters:
+      - {name: key, in: path, required: true, schema: {type: string}}
+    requestBody:
+      content:
+        application/json:
+          schema: {type: object, properties: {context: {type: object}}}
+    responses:
+      "200":
+        description: the flag's value and why
+        content:
+          application/json:
+            schema: {type: object, required: [key]}
+      "404":
+        description: no such flag
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/OfrepError"}
+      "400":
+        description: the context is not valid
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/OfrepError"}
+      "401":
+        description: no key, or an unknown one
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/OfrepError"}
+      "403":
+        description: the key lacks the flags scope
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/OfrepError"}
+    """
     services: Services = request.app.state.services
     key = request.path_params["key"]
     try:
@@ -162,6 +199,38 @@ def bulk_flags(snapshot: Snapshot, attrs: Scope) -> list[dict[str, Any]]:
 
 
 async def evaluate_all(request: Request) -> Response:
+    """OFREP bulk evaluation, with an ETag per flags version and targeting attributes.
+    ---
+    summary: Evaluate every flag (OFREP)
+    security: [{bearer: []}]
+    requestBody:
+      content:
+        application/json:
+          schema: {type: object, properties: {context: {type: object}}}
+    responses:
+      "200":
+        description: every flag's value
+        content:
+          application/json:
+            schema: {type: object, required: [flags], properties: {flags: {type: array, items: {type: object}}}}
+      "304":
+        description: unchanged since the ETag sent in If-None-Match
+      "400":
+        description: the context is not valid
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/OfrepError"}
+      "401":
+        description: no key, or an unknown one
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/OfrepError"}
+      "403":
+        description: the key lacks the flags scope
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/OfrepError"}
+    """
     services: Services = request.app.state.services
     try:
         raw = _raw_key(request)
@@ -187,6 +256,29 @@ async def evaluate_all(request: Request) -> Response:
 
 
 async def configuration(request: Request) -> Response:
+    """OFREP provider configuration (polling interval, supported types).
+    ---
+    summary: OFREP configuration
+    security: [{bearer: []}]
+    responses:
+      "200":
+        description: the configuration
+        content:
+          application/json:
+            schema: {type: object}
+      "304":
+        description: unchanged since the ETag sent in If-None-Match
+      "401":
+        description: no key, or an unknown one
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/OfrepError"}
+      "403":
+        description: the key lacks the flags scope
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/OfrepError"}
+    """
     services: Services = request.app.state.services
     try:
         await run_in_threadpool(_state, services, _raw_key(request))

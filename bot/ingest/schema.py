@@ -8,7 +8,7 @@ is reported instead of silently dropped.
 from __future__ import annotations
 
 import ipaddress
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal, NotRequired
 
@@ -24,6 +24,8 @@ from pydantic import (
     with_config,
 )
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
+
+from bot.validation import parse_timestamp
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
@@ -115,9 +117,7 @@ class EventIn(_Model):
     @field_validator("timestamp", mode="before")
     @classmethod
     def _rfc3339(cls, v: object) -> datetime:
-        if not isinstance(v, str) or not 10 <= len(v) <= 40:
-            raise ValueError("must be an RFC 3339 timestamp string such as 2026-11-26T09:30:00Z")
-        return _parse_timestamp(v)
+        return parse_timestamp(v)
 
     @field_validator("client_ip")
     @classmethod
@@ -132,18 +132,6 @@ class EventIn(_Model):
 
     def when(self) -> datetime:
         return self.timestamp
-
-
-def _parse_timestamp(v: str) -> datetime:
-    if "T" not in v and "t" not in v and " " not in v:
-        raise ValueError("must be an RFC 3339 date-time, not a date")
-    try:
-        ts = datetime.fromisoformat(v)
-    except ValueError:
-        raise ValueError("must be an RFC 3339 timestamp such as 2026-11-26T09:30:00Z") from None
-    if ts.tzinfo is None:
-        raise ValueError("must carry a time zone (end it with Z or +00:00)")
-    return ts if ts.tzinfo is UTC else ts.astimezone(UTC)
 
 
 @lru_cache(maxsize=65536)

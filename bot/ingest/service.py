@@ -8,18 +8,20 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
+from bot import metrics
 from bot.ingest.pricing import PriceTable
-from bot.ingest.schema import EventIn, IngestResult, Rejection, check_not_future
+from bot.ingest.schema import FUTURE_SLACK, EventIn, IngestResult, Rejection
 from bot.refusals.classify import RefusalPatterns
 from bot.refusals.signal import refusal_verdict
+from bot.validation import BAD_TEXT_MESSAGE, bad_text_path, check_age, has_bad_text
 from storage import requests as request_store
 from storage import rollups
 from storage.engine import Database
@@ -53,6 +55,8 @@ class IngestConfig:
     secret_key: bytes
     refusal_patterns: RefusalPatterns = field(default_factory=RefusalPatterns.default)
     hooks: tuple[IngestHook, ...] = ()
+    max_age: timedelta = timedelta(days=395)
+    """Events older than this (the retention of request figures) are refused: they would be purged at once."""
 
 
 def _field_path(index: int, loc: Sequence[int | str]) -> str:
@@ -139,11 +143,18 @@ _EVENTS = TypeAdapter(list[EventIn])
 
 
 def validate_batch(
-    events: Sequence[Any], *, writer: Writer, now: datetime
+    events: Sequence[Any], *, writer: Writer, now: datetime, max_age: timedelta | None = None
 ) -> tuple[list[tuple[EventIn, dict[str, Any]]], IngestResult]:
     """Split a batch into valid events and rejections (with field paths a person can act on)."""
+    good, result = _validate_indexed(events, writer=writer, now=now, max_age=max_age or IngestConfig.max_age)
+    return [(event, raw) for _, event, raw in good], result
+
+
+def _validate_indexed(
+    events: Sequence[Any], *, writer: Writer, now: datetime, max_age: timedelta
+) -> tuple[list[tuple[int, EventIn, dict[str, Any]]], IngestResult]:
     result = IngestResult()
-    good: list[tuple[EventIn, dict[str, Any]]] = []
+    good: list[tuple[int, EventIn, dict[str, Any]]] = []
     seen: set[tuple[str, str]] = set()
     for i, event, raw in _valid_events(events, result.errors):
         if writer.tenant is not None and event.tenant != writer.tenant:
@@ -155,16 +166,16 @@ def validate_batch(
                 )
             )
             continue
-        future = check_not_future(event, now)
-        if future:
-            result.errors.append(Rejection(index=i, field=f"events[{i}].timestamp", message=future))
+        when = check_age(event.when(), now=now, oldest=max_age, future=FUTURE_SLACK)
+        if when:
+            result.errors.append(Rejection(index=i, field=f"events[{i}].timestamp", message=when))
             continue
         key = (event.tenant, event.request_id)
         if key in seen:
             result.duplicates += 1
             continue
         seen.add(key)
-        good.append((event, raw))
+        good.append((i, event, raw))
     result.rejected = len({e.index for e in result.errors})
     return good, result
 
@@ -182,11 +193,16 @@ def _valid_events(events: Sequence[Any], errors: list[Rejection]) -> Iterator[tu
         except ValidationError:
             pass
         else:
-            yield from zip(itertools.count(), validated, batch)
-            return
+            if not has_bad_text(batch):
+                yield from zip(itertools.count(), validated, batch)
+                return
     for i, raw in enumerate(batch):
         if not isinstance(raw, dict):
             errors.append(Rejection(index=i, field=f"events[{i}]", message="must be a JSON object"))
+            continue
+        bad = bad_text_path(raw, f"events[{i}]")
+        if bad:
+            errors.append(Rejection(index=i, field=bad, message=BAD_TEXT_MESSAGE))
             continue
         try:
             event = EventIn.model_validate(raw)
@@ -203,35 +219,87 @@ def _valid_events(events: Sequence[Any], errors: list[Rejection]) -> Iterator[tu
 
 
 def ingest(db: Database, events: Sequence[Any], *, cfg: IngestConfig, writer: Writer, now: datetime) -> IngestResult:
-    """Store every valid event once, with its body and rollups, in one transaction."""
-    good, result = validate_batch(events, writer=writer, now=now)
+    """Store every valid event once, with its body and rollups; a row the database refuses is rejected alone."""
+    good, result = _validate_indexed(events, writer=writer, now=now, max_age=cfg.max_age)
     if not good:
         return result
     received_ms = int(now.timestamp() * 1000)
-    rows: list[dict[str, Any]] = []
-    bodies: list[dict[str, Any]] = []
-    for event, raw in good:
+    batch: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+    for i, event, raw in good:
         row, body = to_rows(event, raw, cfg, writer=writer, received_ms=received_ms)
-        rows.append(row)
-        bodies.append(body)
+        batch.append((i, row, body))
     # Aggregated before taking the write lock: writers queue on it, so whatever
     # can be computed outside it is throughput. Recomputed inside only when the
     # batch held events already stored.
-    aggregates = rollups.aggregate(rows)
-    pending = [hook.prepare(db, rows, bodies, [raw for _, raw in good]) for hook in cfg.hooks]
+    aggregates = rollups.aggregate([row for _, row, _ in batch])
+    before = len(result.errors)
+    raws = {i: raw for i, _, raw in good}
+    inserted = _store_or_split(db, batch, aggregates, result, Writes(cfg.hooks, raws, now))
+    refused = len(result.errors) - before
+    result.accepted += inserted
+    result.duplicates += len(good) - inserted - refused
+    result.rejected = len({e.index for e in result.errors})
+    return result
+
+
+@dataclass(frozen=True)
+class Writes:
+    """What the hooks add to a batch's transaction: their prepared work is redone for each half of a split."""
+
+    hooks: tuple[IngestHook, ...]
+    raws: dict[int, dict[str, Any]]
+    now: datetime
+
+
+def _store_or_split(
+    db: Database,
+    batch: list[tuple[int, dict[str, Any], dict[str, Any]]],
+    aggregates: rollups.Aggregates | None,
+    result: IngestResult,
+    writes: Writes,
+) -> int:
+    """Store a batch; if the database refuses its data, store each half on its own, down to the bad rows.
+
+    A refused row (a value the validation could not foresee) costs log2(batch) extra
+    transactions and is listed as rejected; every good event around it is still stored.
+    """
+    rows = [row for _, row, _ in batch]
+    bodies = [body for _, _, body in batch]
+    try:
+        pending = [hook.prepare(db, rows, bodies, [writes.raws[i] for i, _, _ in batch]) for hook in writes.hooks]
+        return _store_retrying(db, rows, bodies, aggregates or rollups.aggregate(rows), pending, writes.now)
+    except (DataError, IntegrityError) as exc:
+        sqlstate = getattr(exc.orig, "sqlstate", None) or exc.orig.__class__.__name__
+        if len(batch) == 1:
+            i = batch[0][0]
+            log.warning("the database refused event %d of a batch (%s)", i, sqlstate)
+            message = f"the database refused this event ({sqlstate}); check its text fields for unusual characters"
+            result.errors.append(Rejection(index=i, field=f"events[{i}]", message=message))
+            return 0
+        half = len(batch) // 2
+        return _store_or_split(db, batch[:half], None, result, writes) + _store_or_split(
+            db, batch[half:], None, result, writes
+        )
+
+
+def _store_retrying(
+    db: Database,
+    rows: list[dict[str, Any]],
+    bodies: list[dict[str, Any]],
+    aggregates: rollups.Aggregates,
+    pending: list[Any],
+    now: datetime,
+) -> int:
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            inserted = _store(db, rows, bodies, aggregates, pending, now)
-            break
+            return _store(db, rows, bodies, aggregates, pending, now)
         except DBAPIError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
             if sqlstate not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS:
                 raise
             log.warning("ingest transaction conflict (%s), retrying (attempt %d)", sqlstate, attempt)
             time.sleep(0.05 * attempt)
-    result.accepted += inserted
-    result.duplicates += len(good) - inserted
-    return result
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _store(
@@ -259,4 +327,5 @@ def _store(
         rollups.add_aggregates(conn, aggregates)
         for work in pending:
             work.write(conn, ids, now)
+    metrics.observe_stored([r for r in rows if (r["tenant"], r["request_id"]) in ids])
     return len(ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.ingest.pricing import PriceTable
@@ -20,4 +21,5 @@ def prepare(services: Services) -> None:
         prices=PriceTable.load(settings.file.prices),
         secret_key=settings.resolve_secret_key(),
         refusal_patterns=patterns_from_config(refusals.extra_patterns, refusals.disable_patterns),
+        max_age=timedelta(days=settings.retention_days),
     )

@@ -16,11 +16,54 @@ from bot.errors import ApiError
 from bot.http import authenticate, error_response, json_response, read_json
 from bot.ingest.service import Writer, ingest
 from bot.services import Services
+from bot.validation import has_bad_text
 from storage import requests as request_store
 from storage.models import LLMRequest, RequestBody
 
 
 async def post_events(request: Request) -> Response:
+    """Store a batch of LLM request events; each bad event is rejected alone, with its field path.
+    ---
+    summary: Ingest events
+    security: [{bearer: []}]
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [events]
+            additionalProperties: false
+            properties:
+              events: {type: array, maxItems: 1000, items: {$ref: "#/components/schemas/EventIn"}}
+    responses:
+      "200":
+        description: what was stored, what was a duplicate, and each rejection
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/IngestResult"}
+      "422":
+        description: every event was rejected (IngestResult), or the body is not a batch (Problem)
+        content:
+          application/json:
+            schema:
+              anyOf: [{$ref: "#/components/schemas/IngestResult"}, {$ref: "#/components/schemas/Problem"}]
+      "401":
+        description: no key, or an unknown one
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "403":
+        description: the key lacks the scope
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "413":
+        description: the body is too large
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+    """
     services: Services = request.app.state.services
     settings = services.settings
     try:
@@ -67,10 +110,52 @@ def request_document(row: LLMRequest, body: RequestBody | None) -> dict[str, Any
 
 
 async def get_request(request: Request) -> Response:
+    """One request's whole triple (prompt, context, response) and its figures.
+    ---
+    summary: Read one request
+    security: [{bearer: []}]
+    parameters:
+      - {name: request_id, in: path, required: true, schema: {type: string, minLength: 1, maxLength: 500}}
+      - {name: tenant, in: query, schema: {type: string, minLength: 1, maxLength: 500}}
+    responses:
+      "200":
+        description: the request
+        content:
+          application/json:
+            schema: {type: object, required: [request_id, tenant, timestamp]}
+      "401":
+        description: no key, or an unknown one
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "403":
+        description: the key lacks the scope
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "404":
+        description: not found
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "409":
+        description: ambiguous
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "422":
+        description: a field is invalid; the message names it
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+    """
     services: Services = request.app.state.services
     request_id = request.path_params["request_id"]
     tenant = request.query_params.get("tenant")
     try:
+        for name, value in (("request_id", request_id), ("tenant", tenant)):
+            if value is not None and (has_bad_text(value) or not 0 < len(value) <= 500):
+                raise ApiError(422, "invalid_query", f"{name} must be 1 to 500 characters without NUL")
         key = await run_in_threadpool(authenticate, services, request, "read")
         if key.tenant is not None:
             if tenant not in (None, key.tenant):

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from bot.access import channel_tenant
 from bot.detectors import open_alarms
 from bot.errors import UserError
 from bot.refusals import shift
@@ -71,10 +70,8 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
     now = request.now
     end = int(now.timestamp()) // 60 * 60 + 60
     start = end - WINDOWS[query.window]
-    where = {"category": query.category} if query.category else {}
-    scoped = channel_tenant(services, request.channel_id)
-    if scoped is not None:  # a tenant's channel sees that tenant's requests only
-        where["tenant"] = scoped
+    scope = request.tenant_scope
+    where = scope.where({"category": query.category} if query.category else {})
     step = STEPS[query.window]
     series_start = start // step * step if step < 3600 else start // 3600 * 3600
     with services.db.session() as session:
@@ -104,12 +101,9 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
         {"scope": a.memo.get("scope", a.key), "started_at": a.started_at}
         for a in open_alarms(services, shift.DETECTOR).values()
     ]
-    shifts = [
-        a
-        for a in shifts
-        if (not query.category or f"category={query.category}" in a["scope"])
-        and (scoped is None or f"tenant={scoped}" in a["scope"])  # a tenant's channel: its own shifts only
-    ]
+    shifts = [a for a in shifts if not query.category or f"category={query.category}" in a["scope"]]
+    if not scope.all_tenants:
+        shifts = [a for a in shifts if f"tenant={scope.tenant}" in str(a["scope"]).split(",")]
     view = {
         "query": query,
         "rows": rows[:MAX_ROWS],

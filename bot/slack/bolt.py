@@ -19,7 +19,9 @@ from typing import Any
 import anyio
 import orjson
 from slack_bolt import Ack, App, BoltRequest, BoltResponse, Respond
+from slack_bolt.request.internals import parse_body
 from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -60,6 +62,29 @@ def delivery_key(body: dict[str, Any]) -> tuple[str, timedelta | None] | None:
         view = body.get("view") or {}
         values = hashlib.sha256(orjson.dumps(view.get("state") or {}, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
         return f"submit:{view.get('id')}:{view.get('hash', '')}:{values}"[:255], None
+    return None
+
+
+_OBJECT_FIELDS = ("event", "view", "container", "user", "channel", "team", "message", "state")
+
+
+def shape_problem(body: Any) -> str | None:
+    """What makes a signed body unlike anything Slack sends, or None; checked before Bolt reads it.
+
+    Bolt and the listeners index into these parts; a signed body with a string where
+    Slack sends an object would otherwise end as a 500 and a traceback per request.
+    """
+    if not isinstance(body, dict):
+        return "the body must be a JSON object or a form"
+    for name in _OBJECT_FIELDS:
+        if name in body and body[name] is not None and not isinstance(body[name], dict):
+            return f"{name} must be an object"
+    if body.get("type") == "event_callback" and not isinstance(body.get("event"), dict):
+        return "event_callback needs an event object"
+    if "actions" in body:
+        actions = body["actions"]
+        if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+            return "actions must be a list of objects"
     return None
 
 
@@ -193,15 +218,65 @@ def slack_routes(services: Services) -> list[Route]:
     gate = AckFirst()
     bolt = None if services.settings.local_mode else create_bolt_app(services, gate=gate)
     dispatchers = anyio.CapacityLimiter(DISPATCH_THREADS)
+    secret = services.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
 
     async def endpoint(request: Request) -> Response:
+        """Every slash command, interaction and event from Slack, signed with the app's secret.
+        ---
+        summary: Slack requests (signed)
+        requestBody:
+          content:
+            application/x-www-form-urlencoded:
+              schema: {type: object}
+            application/json:
+              schema: {type: object}
+        responses:
+          "200":
+            description: acknowledged
+          "400":
+            description: signed, but not the shape Slack sends
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/Problem"}
+          "401":
+            description: not signed with the signing secret, or too old
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/Problem"}
+          "503":
+            description: local mode (no Slack app configured)
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/Problem"}
+        """
         if bolt is None:
             message = "local mode: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to receive Slack requests"
             return JSONResponse({"error": "slack_not_configured", "message": message}, status_code=503)
+        stamp = request.headers.get("x-slack-request-timestamp", "")
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+            # Checked before Bolt, which would raise on it: unsigned noise must not fill the logs with tracebacks.
+            message = "X-Slack-Request-Timestamp must be the Unix time in seconds that Slack signed"
+            return JSONResponse({"error": "invalid_signature", "message": message}, status_code=401)
         body = (await request.body()).decode("utf-8", errors="replace")
-        bolt_request = BoltRequest(body=body, query=request.query_params, headers=request.headers)  # type: ignore[arg-type]
-        with gate.acking():
-            result: BoltResponse = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request, limiter=dispatchers)
+        if verifier is not None and not verifier.is_valid(body, stamp, request.headers.get("x-slack-signature", "")):
+            message = "the request is not signed with this app's signing secret, or is older than 5 minutes"
+            return JSONResponse({"error": "invalid_signature", "message": message}, status_code=401)
+        try:
+            problem = shape_problem(parse_body(body, request.headers.get("content-type", "")))
+        except ValueError:
+            problem = "the body is not a Slack request (a form with a JSON 'payload', or a JSON event)"
+        if problem:
+            return JSONResponse({"error": "invalid_slack_request", "message": problem}, status_code=400)
+        try:
+            bolt_request = BoltRequest(body=body, query=request.query_params, headers=request.headers)  # type: ignore[arg-type]
+            with gate.acking():
+                result: BoltResponse = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request, limiter=dispatchers)
+        except Exception as exc:
+            # A signed body that is not the shape Slack sends (Bolt parses before it verifies).
+            log.warning("refused a Slack request Bolt could not read: %s", exc.__class__.__name__)
+            message = "the body is not a Slack request (a form with a JSON 'payload', or a JSON event)"
+            return JSONResponse({"error": "invalid_slack_request", "message": message}, status_code=400)
         return Response(result.body, status_code=result.status, headers=result.first_headers_without_set_cookie())
 
     return [Route("/slack/events", endpoint, methods=["POST"])]

@@ -2,10 +2,16 @@
 
 One sender runs per deployment (on the replica that leads the scheduler). It
 sends each channel's messages in order, posts at most about one message per
-second per channel, reschedules on 429 (honouring Retry-After) and 5xx, and
-records where each card landed so later changes update it in place. A message
-is marked sent only after Slack accepted it: after a crash it is sent again
-rather than lost.
+second per channel and updates at most 50 a minute per channel and one every
+few seconds per card, reschedules on 429 (waiting the whole Retry-After) and
+5xx, and records where each card landed so later changes update it in place.
+
+The pace is kept in the database (``slack_pacing``), so a new leader after a
+failover keeps it. A message is marked sent only after Slack accepted it; each
+post carries its outbox id in Slack message metadata, and a sender resuming a
+post whose previous attempt never finished (a crash between Slack's answer and
+the mark) first looks for that id in the channel's recent history: found, it is
+marked sent with Slack's ts instead of being posted twice.
 """
 
 from __future__ import annotations
@@ -28,11 +34,18 @@ from bot.services import Services
 from bot.slack import calls
 from bot.slack.errors import DeliveryError, classify
 from storage import outbox as store
+from storage import pacing
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 POST_INTERVAL = timedelta(seconds=1.05)
+UPDATE_INTERVAL = timedelta(seconds=1.25)
+"""chat.update per channel: Slack allows about 50 a minute."""
+CARD_UPDATE_INTERVAL = timedelta(seconds=3)
+"""One card is rewritten at most this often; updates waiting meanwhile collapse into the newest."""
+METADATA_TYPE = "afterlaunch_outbox"
+HISTORY_LOOKBACK = 100
 WAIT_FOR_PARENT = timedelta(seconds=1)
 MAX_BACKOFF = timedelta(minutes=5)
 PARALLEL_CHANNELS = 8
@@ -48,6 +61,20 @@ class Deliverer(Protocol):
     def dm(self, user: str, payload: dict[str, Any]) -> tuple[str, str]: ...
     def home(self, user: str, view: dict[str, Any]) -> None: ...
     def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]: ...
+    def find_posted(self, channel: str, outbox_id: int, thread_ts: str | None) -> tuple[str, str] | None: ...
+
+
+def stamp(outbox_id: int) -> dict[str, Any]:
+    """The Slack message metadata that names the outbox message a post came from."""
+    return {"event_type": METADATA_TYPE, "event_payload": {"outbox_id": outbox_id}}
+
+
+def stamped_with(message: dict[str, Any]) -> int | None:
+    meta = message.get("metadata") or {}
+    if meta.get("event_type") != METADATA_TYPE:
+        return None
+    value = (meta.get("event_payload") or {}).get("outbox_id")
+    return value if isinstance(value, int) else None
 
 
 class SlackDeliverer:
@@ -79,6 +106,20 @@ class SlackDeliverer:
 
     def call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         return dict(self._call(self.client.api_call, api_method=method, json=args).data)
+
+    def find_posted(self, channel: str, outbox_id: int, thread_ts: str | None) -> tuple[str, str] | None:
+        """(channel, ts) of a recent message stamped with ``outbox_id``, if one reached Slack."""
+        if channel[:1] in ("U", "W"):
+            channel = self._call(self.client.conversations_open, users=channel)["channel"]["id"]
+        args = {"channel": channel, "limit": HISTORY_LOOKBACK, "include_all_metadata": True}
+        if thread_ts:
+            found = self._call(self.client.conversations_replies, ts=thread_ts, **args)
+        else:
+            found = self._call(self.client.conversations_history, **args)
+        for message in found.get("messages") or []:
+            if stamped_with(message) == outbox_id:
+                return channel, str(message["ts"])
+        return None
 
 
 class LocalDeliverer:
@@ -122,6 +163,25 @@ class LocalDeliverer:
             return {"ok": True, "channel": {"id": f"local-{args.get('name', '')}", "name": args.get("name", "")}}
         return {"ok": True}
 
+    def find_posted(self, channel: str, outbox_id: int, thread_ts: str | None) -> tuple[str, str] | None:
+        return None  # the terminal keeps no history: printing a card twice after a crash is harmless
+
+
+def pace_intervals(kind: str, channel: str, card_key: str | None) -> dict[str, timedelta]:
+    """What a sent message holds back, and for how long: posts per channel; updates per channel and per card."""
+    if kind in ("post", "dm"):
+        return {f"post:{channel}": POST_INTERVAL}
+    if kind == "update":
+        held = {f"update:{channel}": UPDATE_INTERVAL}
+        if card_key:
+            held[f"card:{card_key}"] = CARD_UPDATE_INTERVAL
+        return held
+    return {}
+
+
+def pace_keys(kind: str, channel: str, card_key: str | None) -> list[str]:
+    return list(pace_intervals(kind, channel, card_key))
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -142,7 +202,6 @@ class OutboxSender:
         self.deliverer = deliverer
         self.is_leader = is_leader
         self.clock = clock
-        self.next_post: dict[str, datetime] = {}
         self._pool = ThreadPoolExecutor(max_workers=PARALLEL_CHANNELS, thread_name_prefix="afterlaunch-send")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -152,18 +211,23 @@ class OutboxSender:
         now = self.clock()
         with self.services.db.session() as session:
             candidates = store.next_per_channel(session=session, now=now)
-        claimed = []
+            keys = [k for m in candidates for k in pace_keys(m.kind, m.channel, m.card_key)]
+            paced = pacing.get_pacing(session=session, keys=keys)
+        claimed: list[tuple[int, bool]] = []
         for msg in candidates:
-            if msg.kind in ("post", "dm") and self.next_post.get(msg.channel, now) > now:
+            if any(paced.get(k, now) > now for k in pace_keys(msg.kind, msg.channel, msg.card_key)):
                 continue
+            # A lease left behind (claimed_until set on a pending message) means an earlier
+            # attempt never finished: that post may already be in Slack.
+            resumed = msg.claimed_until is not None
             with self.services.db.write_session() as session:
                 if store.claim(session=session, message_id=msg.id, now=now):
-                    claimed.append(msg.id)
+                    claimed.append((msg.id, resumed))  # type: ignore[arg-type]
         if len(claimed) <= 1:
-            return sum(self._send(message_id, now) for message_id in claimed)
-        return sum(self._pool.map(lambda message_id: self._send(message_id, now), claimed))
+            return sum(self._send(message_id, now, resumed) for message_id, resumed in claimed)
+        return sum(self._pool.map(lambda c: self._send(c[0], now, c[1]), claimed))
 
-    def _send(self, message_id: int | None, now: datetime) -> int:
+    def _send(self, message_id: int, now: datetime, resumed: bool = False) -> int:
         with self.services.db.write_session() as session:
             msg = session.get(OutboxMessage, message_id)
             if msg is None or msg.status != "pending":
@@ -187,9 +251,19 @@ class OutboxSender:
         body = payload.get("view", payload) if kind == "home" else payload
         if kind != "call" and check_payload(body, surface=surface):  # never let Slack reject a card for its size
             body = fit(body, surface=surface)
+        if kind in ("post", "dm"):
+            body = {**body, "metadata": stamp(message_id)}
         try:
             ts = None
-            if kind == "post":
+            found = None
+            if resumed and kind in ("post", "dm"):
+                found = self.deliverer.find_posted(user or channel if kind == "dm" else channel, message_id, target)
+                if found is not None:
+                    log.info("outbox message %s had reached Slack before a restart; not posting it again", message_id)
+                    channel, ts = found
+            if found is not None:
+                pass
+            elif kind == "post":
                 channel, ts = self.deliverer.post(channel, body, target)
             elif kind == "update":
                 self.deliverer.update(target[0], target[1], body)
@@ -204,18 +278,20 @@ class OutboxSender:
             else:
                 raise DeliveryError(f"unknown_kind:{kind}", None)
         except DeliveryError as err:
+            answered = self.clock()  # Retry-After counts from Slack's answer, not from the tick's start
             if err.retry_after is not None:
                 growth = 1 if err.code == "ratelimited" else 2 ** min(attempts, 8)
-                retry_at = now + min(timedelta(seconds=err.retry_after) * growth, MAX_BACKOFF)
+                retry_at = answered + min(timedelta(seconds=err.retry_after) * growth, MAX_BACKOFF)
+                held = {}
                 if err.code == "ratelimited":
-                    self.next_post[queue] = retry_at
-                return self._finish(message_id, now, error=err, retry_at=retry_at)
+                    held = {k: retry_at for k in pace_keys(kind, queue, None)}
+                return self._finish(message_id, now, error=err, retry_at=retry_at, pace=held)
             return self._finish(message_id, now, error=err)
-        if kind in ("post", "dm"):
-            # Paced from when Slack accepted it, not from the start of the tick: a send
-            # that waited in the pool would otherwise let the next one follow too soon.
-            self.next_post[queue] = self.clock() + POST_INTERVAL
-        return self._finish(message_id, now, ts=ts, channel=channel, card_key=card_key)
+        # Paced from when Slack accepted it, not from the start of the tick: a send
+        # that waited in the pool would otherwise let the next one follow too soon.
+        accepted = self.clock()
+        pace = {k: accepted + interval for k, interval in pace_intervals(kind, queue, card_key).items()}
+        return self._finish(message_id, now, ts=ts, channel=channel, card_key=card_key, pace=pace)
 
     def _target(self, session: Session, msg: OutboxMessage) -> Any:
         """What a message needs from the card it refers to: the card's (channel, ts) for an
@@ -243,8 +319,11 @@ class OutboxSender:
         ts: str | None = None,
         channel: str | None = None,
         card_key: str | None = None,
+        pace: dict[str, datetime] | None = None,
     ) -> int:
         with self.services.db.write_session() as session:
+            for key, at in (pace or {}).items():
+                pacing.push_pacing(session=session, key=key, at=at)
             msg = session.get(OutboxMessage, message_id)
             if msg is None:
                 return 0

@@ -56,7 +56,7 @@ def handle_command(services: Services, request: CommandRequest) -> CommandReply:
             trigger_id=request.trigger_id, view=cards.upload_modal(request.channel_id)
         )
         return CommandReply(card=Card(text="Upload the screenshot in the dialog.", blocks=[]))
-    outcome = triage_query(services, text, tenants=tenants_for_channel(services, request.channel_id), now=request.now)
+    outcome = triage_query(services, text, tenants=request.tenant_scope.tenants, now=request.now)
     return CommandReply(card=cards.outcome_card(outcome), in_channel=outcome.kind == "match")
 
 

@@ -12,6 +12,7 @@ from typing import Literal
 from PIL import Image
 
 from bot.errors import UserError
+from bot.scope import scope_for_channel
 from bot.services import Services
 from bot.triage.blast import BlastRadius, blast_radius
 from bot.triage.extract import DEFAULT_ID_PATTERNS, ScreenshotText, extract
@@ -49,9 +50,7 @@ class TriageOutcome:
 
 def tenants_for_channel(services: Services, channel_id: str | None) -> set[str] | None:
     """A channel mapped to one tenant in ``[channels].tenant_channels`` sees only that tenant; others see all."""
-    mapping = services.settings.file.channels.tenant_channels
-    tenant = mapping.get(channel_id or "")
-    return {tenant} if tenant is not None else None
+    return scope_for_channel(services, channel_id).tenants
 
 
 def id_patterns(services: Services) -> list[str]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.alerts.model import Severity
+from bot.validation import parse_timestamp
 
 
 class ParseError(ValueError):
@@ -45,15 +46,14 @@ def parse_time(value: object, where: str, *, optional: bool = False) -> datetime
         if optional:
             return None
         raise ParseError(where, "is required (an RFC 3339 time such as 2026-11-26T09:30:00Z)")
-    if not isinstance(value, str):
-        raise ParseError(where, f"must be an RFC 3339 time string, not {type(value).__name__}")
+    if isinstance(value, str) and value.startswith("0001-01-01T00:00:00"):
+        if optional:
+            return None
+        raise ParseError(where, "is Go's zero time; a real time is required")
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ParseError(where, f"{value[:40]!r} is not an RFC 3339 time") from None
-    if parsed.tzinfo is None:
-        raise ParseError(where, "must carry a time zone (end it with Z or +00:00)")
-    parsed = parsed.astimezone(UTC)
+        parsed = parse_timestamp(value)
+    except ValueError as exc:
+        raise ParseError(where, str(exc)) from None
     if parsed.year <= 1:
         if optional:
             return None

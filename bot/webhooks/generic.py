@@ -16,13 +16,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from bot.alerts.model import AlertIn, Severity
+from bot.validation import parse_timestamp
 from bot.webhooks.common import ParseError
 
 SOURCE = "generic"
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Time = Annotated[datetime, BeforeValidator(parse_timestamp)]
+"""An RFC 3339 string with a zone, as documented: epoch numbers and bare dates are refused."""
 
 
 class GenericAlert(BaseModel):
@@ -32,8 +35,8 @@ class GenericAlert(BaseModel):
     status: Literal["firing", "resolved"]
     title: Text
     severity: Severity
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime | None = None
+    starts_at: Time
+    ends_at: Time | None = None
     labels: dict[str, Annotated[str, StringConstraints(max_length=2000)]] = Field(default_factory=dict)
     annotations: dict[str, Annotated[str, StringConstraints(max_length=20_000)]] = Field(default_factory=dict)
     url: Text | None = None
@@ -50,11 +53,11 @@ class GenericPayload(BaseModel):
 def parse(payload: object) -> list[AlertIn]:
     """One AlertIn per listed alert; ``id`` becomes the fingerprint."""
     try:
-        body = GenericPayload.model_validate(payload, strict=False)
+        body = GenericPayload.model_validate(payload)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ParseError(where, first["msg"]) from None
+        raise ParseError(where, first["msg"].removeprefix("Value error, ")) from None
     return [
         AlertIn(
             source=SOURCE,

@@ -16,6 +16,7 @@ from bot.alerts.service import receive
 from bot.errors import ApiError
 from bot.http import error_response, json_response
 from bot.services import Services
+from bot.validation import BAD_TEXT_MESSAGE, bad_text_path
 from bot.webhooks import alertmanager, generic, grafana, pagerduty
 from bot.webhooks.auth import authenticate
 from bot.webhooks.common import ParseError
@@ -43,6 +44,60 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def post_webhook(request: Request) -> Response:
+    """An alert notification from a monitoring tool; each alert group becomes one card.
+    ---
+    summary: Receive alerts
+    security: [{bearer: []}]
+    parameters:
+      - name: source
+        in: path
+        required: true
+        schema: {type: string, enum: [alertmanager, grafana, pagerduty, generic]}
+    requestBody:
+      required: true
+      content:
+        application/json:
+          schema: {type: object}
+    responses:
+      "200":
+        description: what became of each alert
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [received, alerts]
+              properties: {received: {type: integer}, alerts: {type: array, items: {type: object}}}
+      "400":
+        description: the body is not what this endpoint takes
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "401":
+        description: no key, or an unknown one
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "404":
+        description: not found
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "413":
+        description: the body is too large
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "422":
+        description: a field is invalid; the message names it
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+      "503":
+        description: not configured
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Problem"}
+    """
     services: Services = request.app.state.services
     source = request.path_params["source"]
     parser = PARSERS.get(source)
@@ -62,6 +117,9 @@ async def post_webhook(request: Request) -> Response:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+        bad = bad_text_path(payload, "body")
+        if bad:
+            raise ApiError(422, "invalid_payload", f"not a valid {source} payload: {bad}: {BAD_TEXT_MESSAGE}")
         try:
             alerts = parser(payload)
         except ParseError as exc:

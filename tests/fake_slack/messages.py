@@ -138,7 +138,38 @@ def add_reaction(state: State, args: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
+def _flag(value: Any) -> bool:
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _listed(message: Message, args: dict[str, Any]) -> dict[str, Any]:
+    out = _as_json(message)
+    if message.metadata and _flag(args.get("include_all_metadata")):
+        out["metadata"] = message.metadata
+    return out
+
+
+def history(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """conversations.history: the channel's top-level messages, newest first; metadata on request."""
+    channel = state.resolve_channel(args.get("channel"))
+    limit = int(args.get("limit") or 100)
+    top = [m for m in state.messages.get(channel, []) if not m.thread_ts or m.thread_ts == m.ts]
+    newest = list(reversed(top))[:limit]
+    return {"ok": True, "messages": [_listed(m, args) for m in newest], "has_more": len(top) > limit}
+
+
+def replies(state: State, args: dict[str, Any]) -> dict[str, Any]:
+    """conversations.replies: a thread's parent then its replies, oldest first; metadata on request."""
+    channel = state.resolve_channel(args.get("channel"))
+    parent = state.find_message(channel, args.get("ts"))
+    thread = [parent] + [m for m in state.messages.get(channel, []) if m.thread_ts == parent.ts and m is not parent]
+    limit = int(args.get("limit") or 100)
+    return {"ok": True, "messages": [_listed(m, args) for m in thread[:limit]], "has_more": len(thread) > limit}
+
+
 METHODS = {
+    "conversations.history": history,
+    "conversations.replies": replies,
     "chat.postMessage": post_message,
     "chat.postEphemeral": post_ephemeral,
     "chat.update": update,

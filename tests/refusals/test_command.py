@@ -12,6 +12,7 @@ import pytest
 from bot.errors import UserError
 from bot.refusals import models_seen
 from bot.refusals.command import COMMAND, Query, parse
+from bot.scope import ALL_TENANTS
 from bot.services import Services
 from bot.slack.commands import all_commands
 from bot.slack.registry import CommandReply, CommandRequest, run_command
@@ -22,7 +23,7 @@ NEW_MODEL = "gpt-4o-mini-2026-11-20"
 
 
 def ask(services: Services, text: str) -> CommandReply:
-    return COMMAND.handler(services, CommandRequest("/refusals", text, "U0ONCALL", "C0OPS", T0))
+    return COMMAND.handler(services, CommandRequest("/refusals", text, "U0ONCALL", "C0OPS", T0, scope=ALL_TENANTS))
 
 
 def section_text(reply: CommandReply) -> str:

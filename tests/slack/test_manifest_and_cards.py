@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import yaml
 
 from bot.cards.limits import check_payload
+from bot.scope import ALL_TENANTS
 from bot.services import Services
 from bot.slack import home
 from bot.slack.bolt import create_bolt_app
@@ -68,7 +69,7 @@ def test_every_slack_layer_card_fits_even_with_huge_inputs(services: Services) -
     huge_command = SlashCommand(name="/" + "c" * 30, description=HUGE, usage_hint=HUGE, handler=lambda s, r: None)  # type: ignore[arg-type,return-value]
     cards = [
         help_card([*all_commands(), huge_command]),
-        status_card(services, CommandRequest("/afterlaunch", "status", "U1", "C1", NOW)),
+        status_card(services, CommandRequest("/afterlaunch", "status", "U1", "C1", NOW, scope=ALL_TENANTS)),
         error_card(HUGE),
     ]
     for card in cards:

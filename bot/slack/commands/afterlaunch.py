@@ -28,7 +28,7 @@ def status_card(services: Services, request: CommandRequest) -> Card:
     now = request.now
     end = int(now.timestamp()) // 60 * 60 + 60
     with services.db.session() as session:
-        hour = rollups.list_cohorts(session=session, start=end - 3600, end=end)
+        hour = rollups.list_cohorts(session=session, start=end - 3600, end=end, where=request.tenant_scope.where())
         pending = session.exec(select(func.count()).where(OutboxMessage.status == "pending")).one()
         failed = session.exec(
             select(func.count()).where(
