@@ -23,6 +23,7 @@ from bot import metrics, retention
 from bot.config import Settings
 from bot.errors import ApiError
 from bot.flags import ofrep as flags_ofrep
+from bot.evals import views as evals_views
 from bot.ingest import views as ingest_views
 from bot.ingest.indexer import TextIndexer
 from bot.scheduler import Job, Leadership, build_scheduler
@@ -152,6 +153,7 @@ def create_app(
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/outbox", list_outbox, methods=["GET"]),
         *ingest_views.routes,
+        *evals_views.routes,
         *slack_routes(services),
         *flags_ofrep.routes,
         *webhook_views.routes,

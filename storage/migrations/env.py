@@ -3,6 +3,7 @@ from sqlmodel import SQLModel
 
 import storage.alerts_models
 import storage.cost_models
+import storage.evals_models
 import storage.flags_models
 import storage.models
 import storage.refusals_models  # noqa: F401

@@ -1,0 +1,73 @@
+"""Weekly history per intent for the /evals chart: labels, feedback and offline, week by week back from now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.evals.config import EvalsConfig
+from bot.evals.divergence import OFFLINE_MAX_AGE, WEEK
+from bot.evals.stats import Rate
+from storage import evals_stats as stats
+
+
+@dataclass(frozen=True)
+class IntentTrend:
+    """Oldest week first."""
+
+    intent: str
+    labels: list[Rate]
+    feedback: list[Rate]
+    offline: list[Rate]
+
+    def production(self, min_count: int) -> list[float | None]:
+        """Per week the rate the detector would use: labels, else feedback, else nothing (thin data)."""
+        out: list[float | None] = []
+        for labels, feedback in zip(self.labels, self.feedback, strict=True):
+            if labels.total >= min_count:
+                out.append(labels.rate)
+            elif feedback.total >= min_count:
+                out.append(feedback.rate)
+            else:
+                out.append(None)
+        return out
+
+
+def weekly(
+    session: Session, cfg: EvalsConfig, now: datetime, weeks: int, *, tenant: str | None = None
+) -> list[IntentTrend]:
+    """Trailing weeks ending at ``now`` (week 0 is the last 7 days), reported oldest first."""
+    end_ms = int(now.timestamp() * 1000)
+    start_ms = end_ms - weeks * stats.WEEK_MS
+    span = {"start_ms": start_ms, "end_ms": end_ms, "excluded": cfg.opted_out_tenants, "week_end_ms": end_ms}
+    labels = stats.count_labels(session=session, tenant=tenant, **span)
+    feedback = stats.count_feedback(session=session, tenant=tenant, **span)
+    offline = []
+    for back in range(weeks):
+        week_end = now - back * WEEK
+        counts = stats.count_offline(
+            session=session,
+            since_ms=int((week_end - OFFLINE_MAX_AGE).timestamp() * 1000),
+            until_ms=int(week_end.timestamp() * 1000),
+        )
+        offline.append(counts.by_intent)
+    intents = {i for i, _ in labels} | {i for i, _ in feedback} | {i for o in offline for i in o}
+    none = stats.Counts()
+    trends = []
+    for intent in sorted(i for i in intents if i):
+        order = range(weeks - 1, -1, -1)
+        trends.append(
+            IntentTrend(
+                intent=intent,
+                labels=[_rate(labels.get((intent, w), none)) for w in order],
+                feedback=[_rate(feedback.get((intent, w), none)) for w in order],
+                offline=[_rate(offline[w].get(intent, none)) for w in order],
+            )
+        )
+    return trends
+
+
+def _rate(c: stats.Counts) -> Rate:
+    return Rate(good=c.good, total=c.total)
