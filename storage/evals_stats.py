@@ -53,14 +53,14 @@ def _grouped(
     week_end_ms: int | None,
     tenant: str | None,
 ) -> dict[tuple[str, int], Counts]:
-    """(intent, week index) -> counts, for rows with an intent and for rows joined to their late request."""
+    """(intent, week index) -> counts over (start, end], for rows with an intent and rows joined to a late request."""
     out: dict[tuple[str, int], Counts] = {}
-    week = (week_end_ms - 1 - table.ts_ms) // WEEK_MS if week_end_ms is not None else None
+    week = (week_end_ms - table.ts_ms) // WEEK_MS if week_end_ms is not None else None
 
     def run(stmt: Select, intent_col: object, tenant_col: object) -> None:
-        stmt = stmt.where(table.ts_ms >= start_ms, table.ts_ms < end_ms)
+        stmt = stmt.where(table.ts_ms > start_ms, table.ts_ms <= end_ms)
         if excluded:
-            stmt = stmt.where(col(table.tenant).not_in(list(excluded)))
+            stmt = stmt.where(tenant_col.not_in(list(excluded)))  # type: ignore[attr-defined]
         if tenant is not None:
             stmt = stmt.where(tenant_col == tenant)
         groups = [intent_col] + ([week] if week is not None else [])

@@ -94,4 +94,5 @@ def detect_coverage(services: Services, now: datetime) -> list[Finding]:
     week = load_week(services, now)
     if week.offline_cases == 0 and not week.suites:
         return []  # no offline suite reported at all: nothing to compare coverage against yet
-    return [coverage_finding(gap, week, now) for gap in week.coverage_gaps()]
+    gaps = week.coverage_gaps(services.settings.file.evals.min_count)
+    return [coverage_finding(gap, week, now) for gap in gaps]

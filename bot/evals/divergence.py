@@ -76,8 +76,11 @@ class Week:
     offline_cases: int
     suites: list[str]
 
-    def coverage_gaps(self) -> list[CoverageGap]:
-        """Intents with ≥ 5% of the traffic and no offline cases, or a case share under a third of it."""
+    def coverage_gaps(self, min_requests: int = 0) -> list[CoverageGap]:
+        """Intents with ≥ 5% of the traffic and no offline cases, or a case share under a third of it.
+
+        An intent also needs ``min_requests`` in the week: on a launch's first hours 5% can be a handful.
+        """
         if self.total_requests <= 0:
             return []
         gaps = []
@@ -85,7 +88,7 @@ class Week:
             if not row.intent:
                 continue  # requests that name no intent: no eval set can cover them
             share = row.requests / self.total_requests
-            if share < COVERAGE_MIN_TRAFFIC:
+            if share < COVERAGE_MIN_TRAFFIC or row.requests < min_requests:
                 continue
             case_share = row.offline.total / self.offline_cases if self.offline_cases else 0.0
             if row.offline.total == 0 or case_share < share * COVERAGE_RATIO:

@@ -35,23 +35,33 @@ class Candidate:
 
 
 def allocate(sizes: dict[str, int], budget: int) -> dict[str, int]:
-    """Share ``budget`` items among strata by size: one each first (largest first), then largest remainders."""
+    """Share ``budget`` items among strata by size: one each first (largest first), then largest remainders.
+
+    A stratum never gets more than it holds; what a small one cannot take goes to the others.
+    """
     live = sorted((k for k, n in sizes.items() if n > 0), key=lambda k: (-sizes[k], k))
     if not live or budget <= 0:
         return {}
     out = {k: 0 for k in live}
     for k in live[:budget]:
         out[k] = 1
-    left = budget - sum(out.values())
-    total = sum(sizes[k] for k in live)
-    if left > 0:
-        exact = {k: left * sizes[k] / total for k in live}
-        for k in live:
-            out[k] += int(exact[k])
-        rest = left - sum(int(exact[k]) for k in live)
-        for k in sorted(live, key=lambda k: (-(exact[k] - int(exact[k])), k))[:rest]:
-            out[k] += 1
-    return {k: min(v, sizes[k]) for k, v in out.items() if v > 0}
+    left = min(budget, sum(sizes[k] for k in live)) - sum(out.values())
+    while left > 0:
+        open_ = [k for k in live if out[k] < sizes[k]]
+        total = sum(sizes[k] for k in open_)
+        exact = {k: left * sizes[k] / total for k in open_}
+        given = {k: min(int(exact[k]), sizes[k] - out[k]) for k in open_}
+        rest = left - sum(given.values())
+        for k in sorted(open_, key=lambda k: (-(exact[k] - int(exact[k])), k)):
+            if rest <= 0:
+                break
+            if out[k] + given[k] < sizes[k]:
+                given[k] += 1
+                rest -= 1
+        for k in open_:
+            out[k] += given[k]
+        left -= sum(given.values())
+    return {k: v for k, v in out.items() if v > 0}
 
 
 def draw(candidates: list[Candidate], per_intent: int, seed: int) -> list[Candidate]:

@@ -41,7 +41,11 @@ def log_requests(services: Services, events: Iterable[dict[str, Any]], now: date
     batch = list(events)
     for start in range(0, len(batch), 1000):
         result = ingest(
-            services.db, batch[start : start + 1000], cfg=services.ingest, writer=Writer(key_id=None, tenant=None), now=now
+            services.db,
+            batch[start : start + 1000],
+            cfg=services.ingest,
+            writer=Writer(key_id=None, tenant=None),
+            now=now,
         )
         assert result.rejected == 0, result.errors[:3]
 

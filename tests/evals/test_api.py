@@ -112,7 +112,9 @@ def test_labels_are_one_per_labeller_and_changes_are_audited(api: str, services:
     assert _post(api, "/v1/evals/labels", {"labels": [label]}, key).json()["duplicates"] == 1
     changed = {**label, "label": "fail", "category": "hallucination"}
     assert _post(api, "/v1/evals/labels", {"labels": [changed]}, key).json()["updated"] == 1
-    bad = _post(api, "/v1/evals/labels", {"labels": [{**label, "label": "maybe"}, {**label, "category": "x" * 65}]}, key)
+    bad = _post(
+        api, "/v1/evals/labels", {"labels": [{**label, "label": "maybe"}, {**label, "category": "x" * 65}]}, key
+    )
     assert bad.status_code == 422 and {e["field"] for e in bad.json()["errors"]} == {
         "labels[0].label",
         "labels[1].category",
@@ -120,7 +122,10 @@ def test_labels_are_one_per_labeller_and_changes_are_audited(api: str, services:
     assert _count(services, EvalLabel) == 1
     with services.db.session() as session:
         changes = session.execute(select(EvalLabelChange).order_by(EvalLabelChange.id)).scalars().all()
-    assert [(c.field, c.old, c.new) for c in changes] == [("label", "pass", "fail"), ("category", None, "hallucination")]
+    assert [(c.field, c.old, c.new) for c in changes] == [
+        ("label", "pass", "fail"),
+        ("category", None, "hallucination"),
+    ]
 
 
 def test_an_offline_run_resent_adds_nothing_and_bad_cases_are_named(api: str, services: Services) -> None:
