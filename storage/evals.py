@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from storage.evals_models import (
@@ -201,12 +201,13 @@ def list_item_labels(*, session: Session, items: Sequence[EvalBatchItem]) -> dic
     """Labels on each batch item's request (any source), by item id."""
     by_ref = {(i.tenant, i.request_id): int(i.id or 0) for i in items}
     out: dict[int, list[EvalLabel]] = {item_id: [] for item_id in by_ref.values()}
-    refs = list(by_ref)
-    for start in range(0, len(refs), CHUNK):
-        part = refs[start : start + CHUNK]
-        cond = or_(*(and_(EvalLabel.tenant == t, EvalLabel.request_id == r) for t, r in part))
-        for label in session.execute(select(EvalLabel).where(cond).order_by(col(EvalLabel.id))).scalars():
-            out[by_ref[(label.tenant, label.request_id)]].append(label)
+    ids = sorted({r for _, r in by_ref})
+    for start in range(0, len(ids), CHUNK):
+        stmt = select(EvalLabel).where(col(EvalLabel.request_id).in_(ids[start : start + CHUNK]))
+        for label in session.execute(stmt.order_by(col(EvalLabel.id))).scalars():
+            item_id = by_ref.get((label.tenant, label.request_id))
+            if item_id is not None:  # the same request id in another tenant is another request
+                out[item_id].append(label)
     return out
 
 

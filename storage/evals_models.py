@@ -21,7 +21,7 @@ class EvalFeedback(SQLModel, table=True):
     __tablename__ = "eval_feedback"
     __table_args__ = (
         UniqueConstraint("tenant", "request_id", "user_key", name="uq_eval_feedback_item"),
-        Index("ix_eval_feedback_ts", "ts_ms"),
+        Index("ix_eval_feedback_ts", "ts_ms", "intent", "tenant", "positive", "neutral"),  # covers the counts
         Index("ix_eval_feedback_unjoined", "intent", "request_id"),
     )
 
@@ -74,7 +74,8 @@ class EvalLabel(SQLModel, table=True):
     __tablename__ = "eval_labels"
     __table_args__ = (
         UniqueConstraint("tenant", "request_id", "labeller", name="uq_eval_labels_item"),
-        Index("ix_eval_labels_ts", "ts_ms"),
+        Index("ix_eval_labels_ts", "ts_ms", "intent", "tenant", "label"),  # covers the counts
+        Index("ix_eval_labels_request", "request_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -128,29 +128,48 @@ def count_feedback(
     )
 
 
-def count_offline(*, session: Session, since_ms: int, until_ms: int) -> OfflineCounts:
-    """Cases per intent of the latest run of each suite that started in [since, until]."""
-    latest = (
-        select(EvalRun.suite, func.max(EvalRun.started_at_ms).label("started"))
-        .where(EvalRun.started_at_ms >= since_ms, EvalRun.started_at_ms <= until_ms)
-        .group_by(EvalRun.suite)
-        .subquery()
-    )
+def list_offline(*, session: Session, since_ms: int, until_ms: int) -> list[tuple[EvalRun, dict[str, Counts]]]:
+    """Every run started in [since, until] with its cases per intent, in two queries (oldest run first)."""
     runs = list(
         session.execute(
-            select(EvalRun).join(
-                latest, (EvalRun.suite == latest.c.suite) & (EvalRun.started_at_ms == latest.c.started)
-            )
+            select(EvalRun)
+            .where(EvalRun.started_at_ms >= since_ms, EvalRun.started_at_ms <= until_ms)
+            .order_by(col(EvalRun.started_at_ms))
         ).scalars()
     )
-    out = OfflineCounts(runs=runs)
     if not runs:
-        return out
+        return []
+    by_run: dict[int, dict[str, Counts]] = {int(r.id or 0): {} for r in runs}
     stmt = (
-        select(EvalResult.intent, func.sum(case((col(EvalResult.passed).is_(True), 1), else_=0)), func.count())
-        .where(col(EvalResult.run_id).in_([r.id for r in runs]))
-        .group_by(EvalResult.intent)
+        select(
+            EvalResult.run_id,
+            EvalResult.intent,
+            func.sum(case((col(EvalResult.passed).is_(True), 1), else_=0)),
+            func.count(),
+        )
+        .where(col(EvalResult.run_id).in_(list(by_run)))
+        .group_by(EvalResult.run_id, EvalResult.intent)
     )
-    for intent, passed, total in session.execute(stmt):
-        out.by_intent.setdefault(intent, Counts()).add(passed, total)
+    for run_id, intent, passed, total in session.execute(stmt):
+        by_run[int(run_id)].setdefault(intent, Counts()).add(passed, total)
+    return [(r, by_run[int(r.id or 0)]) for r in runs]
+
+
+def latest_per_suite(runs: Sequence[tuple[EvalRun, dict[str, Counts]]], since_ms: int, until_ms: int) -> OfflineCounts:
+    """Cases per intent of the latest run of each suite that started in [since, until]."""
+    latest: dict[str, tuple[EvalRun, dict[str, Counts]]] = {}
+    for run, cases in runs:
+        if since_ms <= run.started_at_ms <= until_ms:
+            held = latest.get(run.suite)
+            if held is None or run.started_at_ms >= held[0].started_at_ms:
+                latest[run.suite] = (run, cases)
+    out = OfflineCounts(runs=[r for r, _ in latest.values()])
+    for _, cases in latest.values():
+        for intent, counts in cases.items():
+            out.by_intent.setdefault(intent, Counts()).add(counts.good, counts.total)
     return out
+
+
+def count_offline(*, session: Session, since_ms: int, until_ms: int) -> OfflineCounts:
+    """Cases per intent of the latest run of each suite that started in [since, until]."""
+    return latest_per_suite(list_offline(session=session, since_ms=since_ms, until_ms=until_ms), since_ms, until_ms)

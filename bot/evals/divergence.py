@@ -100,12 +100,26 @@ def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def compute_week(session: Session, cfg: EvalsConfig, now: datetime, *, tenant: str | None = None) -> Week:
-    """The trailing 7 days before ``now`` per intent (offline: the latest run per suite in 30 days)."""
+def compute_week(
+    session: Session,
+    cfg: EvalsConfig,
+    now: datetime,
+    *,
+    tenant: str | None = None,
+    counted: tuple[dict[tuple[str, int], stats.Counts], dict[tuple[str, int], stats.Counts]] | None = None,
+) -> Week:
+    """The trailing 7 days before ``now`` per intent (offline: the latest run per suite in 30 days).
+
+    ``counted``: (labels, feedback) already counted by week back from ``now`` (/evals counts them once
+    for its trend; week 0 is this very window).
+    """
     end_ms, start_ms = _ms(now), _ms(now - WEEK)
     span = {"start_ms": start_ms, "end_ms": end_ms, "excluded": cfg.opted_out_tenants, "tenant": tenant}
-    labels = stats.count_labels(session=session, **span)
-    feedback = stats.count_feedback(session=session, **span)
+    if counted is None:
+        labels = stats.count_labels(session=session, **span)
+        feedback = stats.count_feedback(session=session, **span)
+    else:
+        labels, feedback = counted
     offline = stats.count_offline(session=session, since_ms=_ms(now - OFFLINE_MAX_AGE), until_ms=end_ms)
     end_s = int(now.timestamp()) // 60 * 60
     traffic = {
@@ -118,7 +132,9 @@ def compute_week(session: Session, cfg: EvalsConfig, now: datetime, *, tenant: s
             where={"tenant": tenant} if tenant else None,
         )
     }
-    intents = set(traffic) | set(offline.by_intent) | {i for i, _ in labels} | {i for i, _ in feedback}
+    intents = (
+        set(traffic) | set(offline.by_intent) | {i for i, w in labels if w == 0} | {i for i, w in feedback if w == 0}
+    )
     none = stats.Counts()
     rows = [
         IntentRow(

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.evals.config import EvalsConfig
-from bot.evals.divergence import OFFLINE_MAX_AGE, WEEK
+from bot.evals.divergence import OFFLINE_MAX_AGE
 from bot.evals.stats import Rate
 from storage import evals_stats as stats
 
@@ -44,15 +44,12 @@ def weekly(
     span = {"start_ms": start_ms, "end_ms": end_ms, "excluded": cfg.opted_out_tenants, "week_end_ms": end_ms}
     labels = stats.count_labels(session=session, tenant=tenant, **span)
     feedback = stats.count_feedback(session=session, tenant=tenant, **span)
+    max_age_ms = int(OFFLINE_MAX_AGE.total_seconds() * 1000)
+    runs = stats.list_offline(session=session, since_ms=start_ms - max_age_ms, until_ms=end_ms)
     offline = []
     for back in range(weeks):
-        week_end = now - back * WEEK
-        counts = stats.count_offline(
-            session=session,
-            since_ms=int((week_end - OFFLINE_MAX_AGE).timestamp() * 1000),
-            until_ms=int(week_end.timestamp() * 1000),
-        )
-        offline.append(counts.by_intent)
+        week_end_ms = end_ms - back * stats.WEEK_MS
+        offline.append(stats.latest_per_suite(runs, week_end_ms - max_age_ms, week_end_ms).by_intent)
     intents = {i for i, _ in labels} | {i for i, _ in feedback} | {i for o in offline for i in o}
     none = stats.Counts()
     trends = []
@@ -66,7 +63,7 @@ def weekly(
                 offline=[_rate(offline[w].get(intent, none)) for w in order],
             )
         )
-    return trends
+    return trends, (labels, feedback)
 
 
 def _rate(c: stats.Counts) -> Rate:

@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("tenant", "request_id", "user_key", name="uq_eval_feedback_item"),
     )
-    op.create_index("ix_eval_feedback_ts", "eval_feedback", ["ts_ms"])
+    op.create_index("ix_eval_feedback_ts", "eval_feedback", ["ts_ms", "intent", "tenant", "positive", "neutral"])
     op.create_index("ix_eval_feedback_unjoined", "eval_feedback", ["intent", "request_id"])
     op.create_table(
         "eval_runs",
@@ -73,7 +73,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("tenant", "request_id", "labeller", name="uq_eval_labels_item"),
     )
-    op.create_index("ix_eval_labels_ts", "eval_labels", ["ts_ms"])
+    op.create_index("ix_eval_labels_ts", "eval_labels", ["ts_ms", "intent", "tenant", "label"])
+    op.create_index("ix_eval_labels_request", "eval_labels", ["request_id"])
     op.create_table(
         "eval_label_changes",
         sa.Column("id", sa.Integer(), nullable=False),
