@@ -22,8 +22,8 @@ from starlette.routing import Route
 from bot import metrics, retention
 from bot.config import Settings
 from bot.errors import ApiError
-from bot.flags import ofrep as flags_ofrep
 from bot.evals import views as evals_views
+from bot.flags import ofrep as flags_ofrep
 from bot.ingest import views as ingest_views
 from bot.ingest.indexer import TextIndexer
 from bot.scheduler import Job, Leadership, build_scheduler

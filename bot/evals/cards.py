@@ -18,6 +18,7 @@ from storage.evals_models import EvalBatch, EvalBatchItem, EvalLabel
 from storage.models import LLMRequest
 
 LABEL_ACTION = "evals_label"
+"""Prefix of the three verdict buttons (action ids must differ within a block): evals_label_pass, …"""
 CATEGORY_ACTION = "evals_category"
 NOTE_ACTION = "evals_note"
 FULL_ACTION = "evals_full"
@@ -95,9 +96,9 @@ def item_card(view: ItemView, categories: Sequence[str]) -> Card:
         ),
         b.section(truncate_text(text, SECTION_TEXT)),
         b.actions(
-            b.button("Pass", LABEL_ACTION, value=ref(item_id, label="pass"), style="primary"),
-            b.button("Fail", LABEL_ACTION, value=ref(item_id, label="fail"), style="danger"),
-            b.button("Unsure", LABEL_ACTION, value=ref(item_id, label="unsure")),
+            b.button("Pass", f"{LABEL_ACTION}_pass", value=ref(item_id, label="pass"), style="primary"),
+            b.button("Fail", f"{LABEL_ACTION}_fail", value=ref(item_id, label="fail"), style="danger"),
+            b.button("Unsure", f"{LABEL_ACTION}_unsure", value=ref(item_id, label="unsure")),
             b.static_select(
                 CATEGORY_ACTION,
                 [(c.replace("_", " "), ref(item_id, category=c)) for c in categories],

@@ -128,7 +128,8 @@ def register(app: App, services: Services, access: AccessChecker) -> None:
             ),
         )  # fmt: skip
 
-    app.action(cards.LABEL_ACTION)(ack=_ack, lazy=[label_work])
+    for label in cards.LABELS:
+        app.action(f"{cards.LABEL_ACTION}_{label}")(ack=_ack, lazy=[label_work])
     app.action(cards.CATEGORY_ACTION)(ack=_ack, lazy=[category_work])
     app.action(cards.FULL_ACTION)(ack=_ack, lazy=[full_work])
     app.action(cards.NOTE_ACTION)(note_clicked)

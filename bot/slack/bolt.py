@@ -133,10 +133,11 @@ Registrar = Callable[[App, Services, AccessChecker], None]
 def interaction_registrars() -> list[Registrar]:
     """Capabilities that add buttons, modals and shortcuts register them here."""
     from bot.alerts import slack as alerts
+    from bot.evals import slack as evals
     from bot.flags import slack as killswitch
     from bot.triage import slack as triage
 
-    return [killswitch.register, alerts.register, triage.register]
+    return [killswitch.register, alerts.register, triage.register, evals.register]
 
 
 def create_bolt_app(
