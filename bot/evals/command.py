@@ -80,7 +80,7 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
                 {
                     "id": batch.id,
                     "created_at": batch.created_at,
-                    "items": len(items),
+                    "size": len(items),
                     "labelled": sum(1 for v in labels.values() if v),
                     "channel": batch.channel,
                 }
