@@ -110,9 +110,8 @@ def item_card(view: ItemView, categories: Sequence[str]) -> Card:
         ),
     ]
     if view.labels:
-        blocks.append(
-            b.context(render("evals_item_labels.md.j2", labels=view.labels, agreement=agreement(view.labels)))
-        )
+        shown = render("evals_item_labels.md.j2", labels=view.labels, agreement=agreement(view.labels))
+        blocks.append(b.context(truncate_text(shown, SECTION_TEXT)))
     else:
         blocks.append(b.context("No label yet."))
     return Card(text=f"Label {item.intent} ({item.prompt_version}): request {item.request_id}", blocks=blocks)
