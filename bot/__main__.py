@@ -194,15 +194,20 @@ def ask(command_line: str, user: str, channel: str) -> None:
     sys.exit(code)
 
 
-from bot.alerts.cli import runbooks as _runbooks_group  # noqa: E402
-from bot.cost.cli import detect as _cost_detect  # noqa: E402
-from bot.flags.cli import flags as _flags_group  # noqa: E402
-from bot.triage.cli import triage as _triage  # noqa: E402
+def add_capability_commands(group: click.Group) -> None:
+    """``detect`` (the detector kernel) and every installed capability's commands."""
+    from bot.capabilities import installed
+    from bot.detectors.cli import detect
 
-cli.add_command(_flags_group)
-cli.add_command(_cost_detect)
-cli.add_command(_triage)
-cli.add_command(_runbooks_group)
+    group.add_command(detect)
+    for capability in installed():
+        for command in capability.cli:
+            if command.name in group.commands:
+                raise click.ClickException(f"{capability.name} adds a command '{command.name}' that already exists")
+            group.add_command(command)
+
+
+add_capability_commands(cli)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
 from storage.evals_models import (
@@ -218,3 +218,7 @@ def list_open_batches(*, session: Session, limit: int = 10) -> list[EvalBatch]:
 
 def close_batch(*, session: Session, batch_id: int, now: datetime) -> None:
     session.execute(update(EvalBatch).where(EvalBatch.id == batch_id).values(closed_at=now))
+
+
+def get_last_batch_time(*, session: Session) -> datetime | None:
+    return session.execute(select(func.max(EvalBatch.created_at))).scalar_one_or_none()

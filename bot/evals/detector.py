@@ -47,13 +47,14 @@ def divergence_finding(row: IntentRow, now: datetime) -> Finding:
             f"({prod.good}/{prod.total}), {gap:.1f} points below the offline suite's "
             f"{pct(row.offline.rate or 0)} ({row.offline.good}/{row.offline.total}); the 95% intervals do not overlap."
         ),
-        labels={"intent": row.intent, "source": source},
+        labels={"intent": row.intent},
         started_at=now,
         figures=[
             ("offline pass rate", f"{pct(row.offline.rate or 0)} ({_interval(row.offline.interval)})"),
             (f"production ({source})", f"{pct(prod.rate or 0)} ({_interval(prod.interval)})"),
             ("gap", f"{gap:.1f} points (alarm above {row.max_gap:g})"),
             ("counts", f"{row.labels.total} labels, {row.feedback.total} feedback, {row.offline.total} cases"),
+            ("production from", "labels" if source == "labels" else "user feedback (too few labels)"),
         ],
     )
 

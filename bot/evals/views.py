@@ -14,7 +14,7 @@ from starlette.routing import Route
 from bot.errors import ApiError
 from bot.evals import signals
 from bot.evals.schema import SignalResult
-from bot.ingest.views import authenticate, error_response, json_response, read_json
+from bot.http import authenticate, error_response, json_response, read_json
 from bot.services import Services
 from storage.models import IngestKey
 
