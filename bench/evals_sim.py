@@ -7,9 +7,10 @@ Run: python bench/evals_sim.py             (20 seeds, then /evals over 1M reques
    suite ran at launch with 40-60 cases per intent passing at 90-95% for three intents; the fourth has no
    cases. Every request is logged through the real ingest path; about a third get a thumbs up or down
    (about 90% positive for three intents, about 55% for one of the covered ones: the weak intent), sent
-   through the feedback service. The detectors run as ``afterlaunch detect`` would at days 1, 2, 3, 5
-   and 7 after launch. A wrong card is any finding other than eval_divergence for the weak intent and
-   eval_coverage for the uncovered one; a miss is either of those two absent at day 7.
+   through the feedback service. ``afterlaunch detect --json --dry-run --at T`` (every installed
+   detector) runs at days 1, 2, 3, 5 and 7 after launch. A wrong card is any finding other than
+   eval_divergence for the weak intent and eval_coverage for the uncovered one; a miss is either of
+   those two absent at day 7.
 2. /evals latency: 1M request rows over 12 weeks (8 intents, 3 tenants, 2 prompt versions) with their
    hourly rollups, 100k feedback items (1% arriving before their request, so joined at query time),
    5k labels, two suites run weekly, and an open batch, written directly into a fresh SQLite database;
@@ -30,6 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import orjson
 
 from bot.config import FileConfig, load_settings
 from bot.evals import signals
@@ -60,13 +63,23 @@ def iso(moment: datetime) -> str:
 
 
 def detect(services: Services, now: datetime) -> list[tuple[str, str]]:
-    """(cause, intent) of every finding the detectors report at ``now``."""
-    from bot.evals.detector import divergent, load_week
+    """(cause, intent) of every line ``afterlaunch detect --json --dry-run --at NOW`` prints for this database."""
+    from click.testing import CliRunner
 
-    week = load_week(services, now)
-    return [("eval_divergence", r.intent) for r in divergent(week)] + [
-        ("eval_coverage", g.intent) for g in week.coverage_gaps(30)
-    ]
+    from bot.__main__ import cli
+
+    env = {
+        "DATABASE_URL": services.settings.db_url,
+        "AFTERLAUNCH_CONFIG": str(services.settings.data_dir / "none.toml"),
+        "AFTERLAUNCH_SECRET_KEY": "bench-secret-key",
+        "AFTERLAUNCH_DATA_DIR": str(services.settings.data_dir),
+    }
+    args = ["detect", "--json", "--dry-run", "--at", iso(now)]
+    result = CliRunner().invoke(cli, args, env=env)
+    if result.exit_code != 0:
+        raise RuntimeError(result.output)
+    lines = [orjson.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    return [(x["cause"], x["cohort"].get("intent", "")) for x in lines]
 
 
 def simulate(seed: int) -> dict[str, object]:
