@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from storage.evals_models import (
@@ -151,23 +152,36 @@ def add_results(*, session: Session, run_id: int, results: Sequence[dict[str, An
 
 
 def join_pending(*, session: Session, limit: int = 5000) -> int:
-    """Copy intent and prompt version onto feedback and labels whose request has arrived since; returns how many."""
+    """Copy intent and prompt version onto feedback and labels whose request has arrived since; returns how many.
+
+    One join per table finds only the rows that can be joined now, so feedback on a request that never
+    comes costs nothing on later runs; an id logged in several tenants by an unbound key stays unjoined.
+    """
     done = 0
     for table in (EvalFeedback, EvalLabel):
-        pending = session.execute(
-            select(table.id, table.tenant, table.request_id).where(col(table.intent).is_(None)).limit(limit)
+        found = session.execute(
+            select(table.id, LLMRequest.tenant, LLMRequest.intent, LLMRequest.prompt_version)
+            .join(LLMRequest, LLMRequest.request_id == table.request_id)
+            .where(col(table.intent).is_(None), (table.tenant == "") | (table.tenant == LLMRequest.tenant))
+            .limit(limit)
         ).all()
-        for row_id, tenant, request_id in pending:
-            refs = list_request_refs(session=session, request_ids=[request_id], tenant=tenant or None)
-            matches = refs.get(request_id, [])
-            if len(matches) != 1:
+        matches: dict[int, list[tuple[str, str, str]]] = {}
+        for row_id, tenant, intent, version in found:
+            matches.setdefault(int(row_id), []).append((tenant, intent, version))
+        for row_id, refs in matches.items():
+            if len(refs) != 1:
                 continue
-            ref = matches[0]
-            session.execute(
-                update(table)
-                .where(table.id == row_id)
-                .values(tenant=ref.tenant, intent=ref.intent, prompt_version=ref.prompt_version)
-            )
+            tenant, intent, version = refs[0]
+            try:
+                with session.begin_nested():
+                    session.execute(
+                        update(table)
+                        .where(table.id == row_id)
+                        .values(tenant=tenant, intent=intent, prompt_version=version)
+                    )
+            except IntegrityError:
+                # The same person spoke again once the request was known: that later row holds the verdict.
+                session.execute(delete(table).where(table.id == row_id))
             done += 1
     return done
 

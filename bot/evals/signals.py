@@ -53,7 +53,9 @@ def store_feedback(services: Services, items: Sequence[Any], *, key: IngestKey, 
             row = {
                 "tenant": tenant,
                 "request_id": item.request_id,
-                "user_key": hash_user(secret, tenant, item.user_id)[:32] if item.user_id else "",
+                # Keyed without the tenant: feedback sent before its request is known has none yet,
+                # and must still meet the same person's later feedback on that request.
+                "user_key": hash_user(secret, "", item.user_id)[:32] if item.user_id else "",
                 "score": item.score,
                 "value": item.value,
                 "positive": item.positive,

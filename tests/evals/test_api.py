@@ -16,6 +16,7 @@ from storage import evals as store
 from storage.evals_models import EvalFeedback, EvalLabel, EvalLabelChange, EvalResult, EvalRun
 from tests.conftest import make_key
 from tests.evals.helpers import event, iso, log_requests
+from tests.evals.helpers import make_key as make_key_object
 
 
 @pytest.fixture
@@ -140,3 +141,19 @@ def test_an_offline_run_resent_adds_nothing_and_bad_cases_are_named(api: str, se
     bad_run = _post(api, "/v1/evals/results", {"run": {"suite": "golden"}, "results": results}, key)
     assert bad_run.status_code == 422 and "run.started_at" in bad_run.json()["message"]
     assert (_count(services, EvalRun), _count(services, EvalResult)) == (1, 20)
+
+
+def test_a_late_join_meeting_a_newer_twin_keeps_the_newer_verdict(services: Services) -> None:
+    from bot.evals import signals
+
+    key = make_key_object(services)
+    now = datetime.now(UTC)
+    signals.store_feedback(services, [{"request_id": "tw", "score": -1, "user_id": "u"}], key=key, now=now)
+    log_requests(services, [event("tw", now)], now=now)
+    later = now + timedelta(minutes=1)
+    signals.store_feedback(services, [{"request_id": "tw", "score": 1, "user_id": "u"}], key=key, now=later)
+    with services.db.write_session() as session:
+        assert store.join_pending(session=session) == 1
+    with services.db.session() as session:
+        rows = session.execute(select(EvalFeedback)).scalars().all()
+    assert [(r.tenant, r.positive, r.intent) for r in rows] == [("acme", True, "billing")]
