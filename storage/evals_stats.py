@@ -52,6 +52,7 @@ def _grouped(
     excluded: Sequence[str],
     week_end_ms: int | None,
     tenant: str | None,
+    intent: str | None = None,
 ) -> dict[tuple[str, int], Counts]:
     """(intent, week index) -> counts over (start, end], for rows with an intent and rows joined to a late request."""
     out: dict[tuple[str, int], Counts] = {}
@@ -63,6 +64,8 @@ def _grouped(
             stmt = stmt.where(tenant_col.not_in(list(excluded)))  # type: ignore[attr-defined]
         if tenant is not None:
             stmt = stmt.where(tenant_col == tenant)
+        if intent is not None:
+            stmt = stmt.where(intent_col == intent)
         groups = [intent_col] + ([week] if week is not None else [])
         stmt = stmt.group_by(*groups)
         for row in session.execute(stmt):
@@ -90,6 +93,7 @@ def count_labels(
     excluded: Sequence[str] = (),
     week_end_ms: int | None = None,
     tenant: str | None = None,
+    intent: str | None = None,
 ) -> dict[tuple[str, int], Counts]:
     """Pass labels and pass-or-fail labels ('unsure' counts in neither) per intent (and week back from week_end)."""
     return _grouped(
@@ -102,6 +106,7 @@ def count_labels(
         excluded,
         week_end_ms,
         tenant,
+        intent,
     )
 
 
@@ -113,6 +118,7 @@ def count_feedback(
     excluded: Sequence[str] = (),
     week_end_ms: int | None = None,
     tenant: str | None = None,
+    intent: str | None = None,
 ) -> dict[tuple[str, int], Counts]:
     """Positive and non-neutral feedback per intent (and week back from week_end)."""
     return _grouped(
@@ -125,6 +131,7 @@ def count_feedback(
         excluded,
         week_end_ms,
         tenant,
+        intent,
     )
 
 

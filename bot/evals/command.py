@@ -69,7 +69,8 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
     cfg = services.settings.file.evals
     tenant = services.settings.file.channels.tenant_channels.get(request.channel_id)
     with services.db.session() as session:
-        trends, counted = trend.weekly(session, cfg, now, WINDOWS[query.window], tenant=tenant)
+        weeks = WINDOWS[query.window]
+        trends, counted = trend.weekly(session, cfg, now, weeks, tenant=tenant, only=query.intent)
         week = compute_week(session, cfg, now, tenant=tenant, counted=counted)
         batches = [] if tenant else store.list_open_batches(session=session)
         progress = []

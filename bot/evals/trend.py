@@ -35,15 +35,25 @@ class IntentTrend:
         return out
 
 
+Counted = dict[tuple[str, int], stats.Counts]
+
+
 def weekly(
-    session: Session, cfg: EvalsConfig, now: datetime, weeks: int, *, tenant: str | None = None
-) -> list[IntentTrend]:
-    """Trailing weeks ending at ``now`` (week 0 is the last 7 days), reported oldest first."""
+    session: Session,
+    cfg: EvalsConfig,
+    now: datetime,
+    weeks: int,
+    *,
+    tenant: str | None = None,
+    only: str | None = None,
+) -> tuple[list[IntentTrend], tuple[Counted, Counted]]:
+    """Trailing weeks ending at ``now`` (week 0 is the last 7 days), oldest first, for every intent or ``only``
+    one; also the raw (labels, feedback) counts by (intent, weeks back), whose week 0 ``compute_week`` reuses."""
     end_ms = int(now.timestamp() * 1000)
     start_ms = end_ms - weeks * stats.WEEK_MS
     span = {"start_ms": start_ms, "end_ms": end_ms, "excluded": cfg.opted_out_tenants, "week_end_ms": end_ms}
-    labels = stats.count_labels(session=session, tenant=tenant, **span)
-    feedback = stats.count_feedback(session=session, tenant=tenant, **span)
+    labels = stats.count_labels(session=session, tenant=tenant, intent=only, **span)
+    feedback = stats.count_feedback(session=session, tenant=tenant, intent=only, **span)
     max_age_ms = int(OFFLINE_MAX_AGE.total_seconds() * 1000)
     runs = stats.list_offline(session=session, since_ms=start_ms - max_age_ms, until_ms=end_ms)
     offline = []
