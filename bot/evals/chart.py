@@ -64,7 +64,11 @@ def render_trend(series: Sequence[Series], week_labels: Sequence[str], *, title:
                 run = []
             else:
                 run.append((px(i), py(v)))
-                draw.ellipse([px(i) - 3 * s, py(v) - 3 * s, px(i) + 3 * s, py(v) + 3 * s], fill=colour)
+                box = [px(i) - 3 * s, py(v) - 3 * s, px(i) + 3 * s, py(v) + 3 * s]
+                if line.dashed:  # offline: a hollow point, so a lone week still tells the two apart
+                    draw.ellipse(box, fill="white", outline=colour, width=s)
+                else:
+                    draw.ellipse(box, fill=colour)
         legend.append((line.label[:40], colour, line.dashed))
     draw.text(((x0 + x1) / 2, y0 / 2), title[:90], fill=INK, font=_font(12), anchor="mm")
     if legend:
