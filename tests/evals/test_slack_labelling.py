@@ -42,7 +42,7 @@ def labelling(slack_settings: Settings, fake_slack: FakeSlack) -> Iterator[tuple
     services.close()
 
 
-def _wait(check: Callable[[], Any], what: str, timeout: float = 15) -> Any:
+def _wait(check: Callable[[], Any], what: str, timeout: float = 45) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
