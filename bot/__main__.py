@@ -11,20 +11,52 @@ import click
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
+from bot.errors import AfterlaunchError, problem_of
 
 
 def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration error: {exc}") from None
+    """Settings for a command; a bad one stops it with its name (the group turns the error into a message)."""
+    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def _secrets(settings: Settings) -> list[str]:
     return logs.secrets_of(settings)
 
 
-@click.group()
+def capability_commands() -> dict[str, click.Command]:
+    """``detect`` (the detector kernel) and every installed capability's commands, by name."""
+    from bot.capabilities import installed
+    from bot.detectors.cli import detect
+
+    found: dict[str, click.Command] = {"detect": detect}
+    for capability in installed():
+        for command in capability.cli:
+            if command.name in found:
+                raise click.ClickException(f"{capability.name} adds a command '{command.name}' that already exists")
+            found[str(command.name)] = command
+    return found
+
+
+class CapabilityGroup(click.Group):
+    """The core commands, plus those of the installed capabilities, looked up when asked for
+    (click's documented lazy-group pattern), so the list is read when the command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *capability_commands()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or capability_commands().get(cmd_name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Every command's known errors become a one-line message (and exit 1), never a traceback."""
+        try:
+            return super().invoke(ctx)
+        except AfterlaunchError as exc:
+            prefix = "configuration error: " if isinstance(exc, ConfigError) else ""
+            raise click.ClickException(prefix + problem_of(exc, where=ctx.info_name or "afterlaunch").message) from None
+
+
+@click.group(cls=CapabilityGroup)
 def cli() -> None:
     """afterlaunch: Slack ChatOps for the weeks after an AI launch."""
 
@@ -56,10 +88,7 @@ def serve(host: str | None, port: int | None, socket_mode: bool, workers: int) -
     if workers > 1:
         # Every process builds its own service from the same environment; the file
         # and advisory locks elect one of them to run the scheduler and send cards.
-        try:
-            build_services(settings).close()  # migrate once, and report a bad setting here
-        except ConfigError as exc:
-            raise click.ClickException(f"configuration error: {exc}") from None
+        build_services(settings).close()  # migrate once, and report a bad setting here
         os.environ["AFTERLAUNCH_HOST"], os.environ["AFTERLAUNCH_PORT"] = settings.host, str(settings.port)
         uvicorn.run(
             "bot.app:app_from_env",
@@ -71,10 +100,7 @@ def serve(host: str | None, port: int | None, socket_mode: bool, workers: int) -
             access_log=False,
         )
         return
-    try:
-        app = create_app(settings)
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration error: {exc}") from None
+    app = create_app(settings)
     if socket_mode:
         from bot.slack.socket import start_socket_mode
 
@@ -192,22 +218,6 @@ def ask(command_line: str, user: str, channel: str) -> None:
     logs.configure("WARNING", _secrets(settings))
     code = ask_once(settings, command_line, user=user, channel=channel, echo=click.echo)
     sys.exit(code)
-
-
-def add_capability_commands(group: click.Group) -> None:
-    """``detect`` (the detector kernel) and every installed capability's commands."""
-    from bot.capabilities import installed
-    from bot.detectors.cli import detect
-
-    group.add_command(detect)
-    for capability in installed():
-        for command in capability.cli:
-            if command.name in group.commands:
-                raise click.ClickException(f"{capability.name} adds a command '{command.name}' that already exists")
-            group.add_command(command)
-
-
-add_capability_commands(cli)
 
 
 def main() -> None:

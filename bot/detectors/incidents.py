@@ -2,7 +2,8 @@
 
 The card is an alert with fingerprint ``afterlaunch:<incident>``, so the alert pipeline
 updates it in place as cohorts join, go quiet or recover, and resolves it only when every
-cohort of the episode has recovered. A finding that is an incident by itself (its
+cohort of the episode has recovered. The alert shape is imported only when delivering, so
+the kernel loads no capability before the list is read. A finding that is an incident by itself (its
 ``incident`` is its own key) keeps the plain single-cohort card.
 """
 
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from bot.alerts.model import SEVERITIES, AlertIn, Evidence
 from bot.cards.text import render
 from bot.detectors import Finding
 from storage.alarms import DetectorAlarm
+
+if TYPE_CHECKING:
+    from bot.alerts.model import AlertIn
 
 MAX_SAMPLES = 10
 
@@ -77,12 +81,16 @@ def alerts_for(
 
 
 def _rank(alarm: DetectorAlarm) -> tuple[int, int, datetime]:
+    from bot.alerts.model import SEVERITIES
+
     severity = SEVERITIES.index(alarm.severity) if alarm.severity in SEVERITIES else len(SEVERITIES)
     return (alarm.status != "open", severity, alarm.first_seen)
 
 
 def group_alert(incident: str, members: list[DetectorAlarm], by_key: dict[str, Finding], now: datetime) -> AlertIn:
     """One card for the incident: the most severe open cohort leads, every cohort has a line."""
+    from bot.alerts.model import AlertIn, Evidence  # the alert pipeline's shape, needed only to deliver
+
     members = sorted(members, key=_rank)
     live = [m for m in members if m.status == "open"]
     lead_alarm = members[0]
