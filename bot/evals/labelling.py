@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.access import AccessChecker
@@ -96,7 +97,19 @@ def _load_item(session: Session, item_id: int, channel: str) -> tuple[EvalBatchI
     return item, batch
 
 
-def record(
+def record(services: Services, access: AccessChecker, **kwargs: Any) -> str:
+    """Store one person's verdict, category or note on an item ('accepted', 'updated' or 'duplicate').
+
+    Two quick clicks by one person on a fresh item can both try to create the label; the loser of
+    that race tries once more and then finds the row to update.
+    """
+    try:
+        return _record(services, access, **kwargs)
+    except IntegrityError:
+        return _record(services, access, **kwargs)
+
+
+def _record(
     services: Services,
     access: AccessChecker,
     *,
@@ -108,7 +121,6 @@ def record(
     category: str | None = None,
     note: str | None = None,
 ) -> str:
-    """Store one person's verdict, category or note on an item ('accepted', 'updated' or 'duplicate')."""
     cfg = services.settings.file.evals
     if not may_label(services, access, user):
         raise PermissionDenied("only members of the labellers group ([evals].labellers) can label")
@@ -138,6 +150,9 @@ def record(
         outcome = store.upsert_label(session=session, row=row, now=now, keep=("label", "category", "note"))
         if outcome != "duplicate":
             session.flush()
+            # Another click may have changed this label while ours waited for the row: re-read rather
+            # than render the copy this session loaded before it.
+            session.expire_all()
             _refresh(session, services, item, batch, now)
     services.wake_outbox.set()
     return outcome
