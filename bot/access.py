@@ -44,6 +44,10 @@ class AccessChecker:
             self._cache[group_id] = (time.monotonic(), members)
         return members
 
+    def in_group(self, user_id: str, group_id: str) -> bool:
+        """Membership of one Slack user group (cached like the rest), for settings that name a group directly."""
+        return user_id in self._group(group_id)
+
     def allowed(self, user_id: str, capability: str) -> bool:
         entries = self.services.settings.file.access.get(capability, [])
         if user_id in entries:

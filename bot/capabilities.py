@@ -115,6 +115,7 @@ INSTALLED: list[str | Capability] = [
     "bot.webhooks",
     "bot.leaks",
     "bot.otlp",
+    "bot.evals",
 ]
 """The installed capabilities, in display order."""
 
