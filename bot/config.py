@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.alerts.config import OncallConfig, RoutingConfig, WebhooksConfig
+from bot.latency.config import LatencyConfig
 
 PLACEHOLDER_SECRETS = {"changeme", "changethis", "secret", "password", "xxx", "todo"}
 
@@ -128,6 +129,7 @@ class FileConfig(_Strict):
     oncall: OncallConfig = Field(default_factory=OncallConfig)
     webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
     refusals: RefusalsConfig = Field(default_factory=RefusalsConfig)
+    latency: LatencyConfig = Field(default_factory=LatencyConfig)
 
 
 class Settings(BaseSettings):

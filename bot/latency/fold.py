@@ -1,0 +1,92 @@
+"""Rollup rows folded into groups with merged histograms: every percentile ``/latency`` and the detector show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+
+import orjson
+
+from storage import histogram
+from storage.latency import LatencyRow
+
+PROVIDER_PREFIXES = (
+    ("gpt-", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+    ("chatgpt", "openai"),
+    ("text-embedding", "openai"),
+    ("claude", "anthropic"),
+    ("gemini", "google"),
+    ("mistral", "mistral"),
+    ("codestral", "mistral"),
+    ("llama", "meta"),
+    ("command", "cohere"),
+)
+
+
+def provider_of(model: str) -> str:
+    """The provider behind a model name: rollups keep the model, and its family names the provider.
+
+    A ``provider/model`` name (as routers write them) gives its provider directly.
+    """
+    name = model.lower()
+    if "/" in name:
+        return name.split("/", 1)[0]
+    return next((p for prefix, p in PROVIDER_PREFIXES if name.startswith(prefix)), name or "(unknown)")
+
+
+@dataclass
+class Group:
+    """Counts and the merged latency histogram of one group of rollup rows."""
+
+    requests: int = 0
+    errors: int = 0
+    timeouts: int = 0
+    hist: dict[int, int] = field(default_factory=dict)
+
+    def add(self, row: LatencyRow, counts: dict[str, int]) -> None:
+        self.requests += row.requests
+        self.errors += row.errors
+        self.timeouts += row.timeouts
+        hist = self.hist
+        for k, n in counts.items():
+            b = int(k)
+            hist[b] = hist.get(b, 0) + n
+
+    def merge(self, other: Group) -> None:
+        self.requests += other.requests
+        self.errors += other.errors
+        self.timeouts += other.timeouts
+        self.hist = histogram.merge(self.hist, other.hist)
+
+    def percentile(self, q: float) -> float | None:
+        return histogram.quantile(self.hist, q)
+
+    @property
+    def measured(self) -> int:
+        return sum(self.hist.values())
+
+
+def dimension_value(row: LatencyRow, dim: str) -> str:
+    """A row's value for a ``/latency`` grouping; ``provider`` comes from the model."""
+    return provider_of(row.model) if dim == "provider" else getattr(row, dim)
+
+
+def fold(rows: Iterable[LatencyRow], *keys: Callable[[LatencyRow], Hashable]) -> list[dict[Hashable, Group]]:
+    """One pass over the rows filling one grouping per key function (a key of None skips the row);
+    each row's histogram is decoded once whatever the number of groupings."""
+    out: list[dict[Hashable, Group]] = [{} for _ in keys]
+    loads = orjson.loads
+    for row in rows:
+        counts = loads(row.hist) if row.hist and row.hist != "{}" else {}
+        for groups, key_of in zip(out, keys, strict=True):
+            key = key_of(row)
+            if key is None:
+                continue
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = Group()
+            group.add(row, counts)
+    return out
