@@ -87,7 +87,12 @@ def list_counts(
 
 
 def list_latency_rows(
-    *, session: Session, start: int, end: int, where: dict[str, str] | None = None
+    *,
+    session: Session,
+    start: int,
+    end: int,
+    where: dict[str, str] | None = None,
+    intents: Sequence[str] | None = None,
 ) -> list[LatencyRow]:
     """Every rollup row of [start, end) with its histogram, reading hour rows for the whole hours
     of a long window: the caller folds them into whatever grouping it shows."""
@@ -97,6 +102,8 @@ def list_latency_rows(
         cols = [table.c.bucket, *(table.c[d] for d in LATENCY_DIMENSIONS)]
         conds = [table.c.bucket >= lo, table.c.bucket < hi]
         conds += [table.c[k] == v for k, v in (where or {}).items()]
+        if intents is not None:
+            conds.append(table.c.intent.in_(list(intents)))
         stmt = select(*cols, table.c.requests, table.c.errors, table.c.timeouts, table.c.latency_hist).where(
             and_(*conds)
         )

@@ -14,7 +14,7 @@ from typing import Any
 from bot.cards.text import render
 from bot.detectors import Finding
 from bot.latency.config import LatencyConfig
-from bot.latency.signals import LOOKBACK, Breach, ProviderSignal, ShareSignal, Snapshot, evaluate
+from bot.latency.signals import LOOKBACK, Breach, ProviderSignal, ShareSignal, Snapshot, evaluate, needed_intents
 from bot.services import Services
 from storage import latency as store
 
@@ -32,15 +32,26 @@ def load_snapshot(services: Services, end: int, cfg: LatencyConfig) -> Snapshot:
     hours_to = minutes_from
     hours_from = (end - BASELINE_DAYS * 86400) // 3600 * 3600
     recent_from = end - max(3600, cfg.long_minutes * 60)
-    model_cut = recent_from // 3600 * 3600
+    model_cut = (end - 3600) // 3600 * 3600
     with services.db.session() as session:
         minutes = store.list_counts(session=session, start=minutes_from, end=end)
         hours = store.list_counts(session=session, start=hours_from, end=hours_to, bucket_seconds=3600)
         model_hours = store.list_counts(
             session=session, start=hours_from, end=model_cut, bucket_seconds=3600, dims=("model",)
         )
-        recent = store.list_latency_rows(session=session, start=recent_from, end=end)
-    return Snapshot(end=end, first=minutes_from, minutes=minutes, hours=hours, recent=recent, model_hours=model_hours)
+        model_minutes = store.list_counts(session=session, start=end - 3600, end=end, dims=("model", "path"))
+        snap = Snapshot(
+            end=end,
+            first=minutes_from,
+            minutes=minutes,
+            hours=hours,
+            model_minutes=model_minutes,
+            model_hours=model_hours,
+        )
+        intents = needed_intents(snap, cfg)
+        if intents:
+            snap.recent = store.list_latency_rows(session=session, start=recent_from, end=end, intents=sorted(intents))
+    return snap
 
 
 def detect(services: Services, now: datetime) -> list[Finding]:

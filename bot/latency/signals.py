@@ -41,10 +41,12 @@ class Snapshot:
     """(minute, intent, path, requests, errors, timeouts) over [first, end)."""
     hours: list[tuple]
     """(hour, intent, path, requests, errors, timeouts) over the baseline week up to ``first``."""
-    recent: list[LatencyRow]
-    """Every rollup row of the last hour, with histograms."""
+    model_minutes: list[tuple]
+    """(minute, model, path, requests, errors, timeouts) over the last hour."""
     model_hours: list[tuple]
     """(hour, model, requests, errors, timeouts) over the baseline week before the last hour."""
+    recent: list[LatencyRow] = field(default_factory=list)
+    """The last hour's rollup rows, with histograms, of the intents that need percentiles."""
 
 
 @dataclass
@@ -127,32 +129,40 @@ def evaluate(snap: Snapshot, cfg: LatencyConfig) -> Signals:
 def _shares(snap: Snapshot, cfg: LatencyConfig) -> list[ShareSignal]:
     long_s, short_m = cfg.long_minutes, cfg.short_minutes
     first = snap.first
+    short_from, long_from = snap.end - short_m * 60, snap.end - long_s * 60
     per_intent: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
     per_path: dict[tuple[str, str], list[tuple[int, int, int]]] = defaultdict(list)
+    windows: dict[object, list[int]] = defaultdict(lambda: [0, 0])  # (short, long) requests per path and intent
     for minute, intent, path, requests, *_ in snap.minutes:
         per_intent[intent].append((minute, 0, requests))
         per_path[(intent, path)].append((minute, requests, 0))
+        if minute >= long_from:
+            for key in ((intent, path), intent):
+                w = windows[key]
+                w[1] += requests
+                if minute >= short_from:
+                    w[0] += requests
     base_total: dict[str, list[tuple[int, int]]] = defaultdict(list)
     base_path: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
     for hour, intent, path, requests, *_ in snap.hours:
         base_total[intent].append((hour, requests))
         base_path[(intent, path)].append((hour, requests))
-    recent_long = [r for r in snap.recent if r.bucket >= snap.end - long_s * 60]
+    recent_long = [r for r in snap.recent if r.bucket >= long_from]
     out: list[ShareSignal] = []
     for (intent, path), counts in per_path.items():
         if not path:
             continue
         declared = path in cfg.fallback_paths
         threshold = cfg.fallback_share if declared else MIX_NOW
-        series = MinuteSeries.build(first, snap.end, counts + per_intent[intent])
-        last = len(series.part) - 1
-        sp, st = series.window(last, short_m)
-        lp, lt = series.window(last, long_s)
+        sp, lp = windows[(intent, path)]
+        st, lt = windows[intent]
         if lt < cfg.min_requests or st < max(1, cfg.min_requests * short_m // long_s):
             continue
         short_share, long_share = share(sp, st), share(lp, lt)
         if short_share <= threshold or long_share <= threshold:
             continue
+        # Firing: only now is the minute series built, to find when the long window crossed.
+        series = MinuteSeries.build(first, snap.end, counts + per_intent[intent])
         rolling = series.rolling_shares(long_s)
         idx = crossing_index(rolling, threshold)
         if idx is None:  # pragma: no cover - the last minute is above the line, so a run exists
@@ -257,64 +267,78 @@ def _top(groups: dict, limit: float, n: int = 3) -> list[tuple[str, int]]:
     return [(k, c) for k, c in slow[:n] if c > 0]
 
 
+def needed_intents(snap: Snapshot, cfg: LatencyConfig) -> set[str]:
+    """The intents whose histograms ``evaluate`` reads: budgeted ones and those with a share firing."""
+    return {b.intent for b in cfg.budgets} | {s.intent for s in _shares(snap, cfg)}
+
+
 def _providers(snap: Snapshot, cfg: LatencyConfig) -> list[ProviderSignal]:
     long_start, short_start = snap.end - PROVIDER_LONG, snap.end - PROVIDER_SHORT
-    rows = [r for r in snap.recent if r.bucket >= long_start]
-    by_provider, short, blocks, everything, fb_short = fold(
-        rows,
-        lambda r: provider_of(r.model),
-        lambda r: provider_of(r.model) if r.bucket >= short_start else None,
-        lambda r: (provider_of(r.model), (r.bucket - long_start) // BLOCK),
-        lambda r: "all",
-        lambda r: (r.path in cfg.fallback_paths) if r.bucket >= short_start else None,
-    )
-    base: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    long: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    short: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    blocks: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     models: dict[str, set[str]] = defaultdict(set)
+    fb_now = [0, 0]
+    for minute, model, path, requests, errors, timeouts in snap.model_minutes:
+        if minute < long_start:
+            continue
+        provider = provider_of(model)
+        acc = long[provider]
+        acc[0] += requests
+        acc[1] += errors
+        acc[2] += timeouts
+        blk = blocks[provider][(minute - long_start) // BLOCK]
+        blk[0] += requests
+        blk[1] += errors + timeouts
+        if errors or timeouts:
+            models[provider].add(model)
+        if minute >= short_start:
+            short[provider][0] += requests
+            short[provider][1] += errors + timeouts
+            fb_now[1] += requests
+            fb_now[0] += requests if path in cfg.fallback_paths else 0
+    base: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for _, model, requests, errors, timeouts in snap.model_hours:
         acc = base[provider_of(model)]
         acc[0] += requests
         acc[1] += errors + timeouts
-    for r in rows:
-        if r.errors or r.timeouts:
-            models[provider_of(r.model)].add(r.model)
     fb_base = [0, 0]
     for _, _, path, requests, *_ in snap.hours:
         fb_base[1] += requests
         fb_base[0] += requests if path in cfg.fallback_paths else 0
-    total = everything.get("all", Group()).requests
-    fb_now_total = sum(g.requests for g in fb_short.values())
+    total = sum(v[0] for v in long.values())
     out: list[ProviderSignal] = []
-    for provider, g in by_provider.items():
-        s = short.get(provider, Group())
-        failed = g.errors + g.timeouts
-        if g.requests < 30 or s.requests < 5 or failed < 5:
+    for provider, (requests, errors, timeouts) in long.items():
+        s_req, s_fail = short.get(provider, [0, 0])
+        failed = errors + timeouts
+        if requests < 30 or s_req < 5 or failed < 5:
             continue
         b_req, b_fail = base.get(provider, [0, 0])
         baseline = b_fail / b_req if b_req >= PROVIDER_MIN_BASELINE else None
         ref = PROVIDER_DEFAULT_RATE if baseline is None else baseline
         line = max(3 * ref, ref + 0.05)
-        long_rate, short_rate = failed / g.requests, (s.errors + s.timeouts) / s.requests
+        long_rate, short_rate = failed / requests, s_fail / s_req
         if long_rate <= line or short_rate <= line:
             continue
         started = short_start
-        for i in sorted((i for p, i in blocks if p == provider), reverse=True):
-            blk = blocks[(provider, i)]
-            if blk.requests == 0 or (blk.errors + blk.timeouts) / blk.requests <= line:
+        for i in sorted(blocks[provider], reverse=True):
+            b_n, b_f = blocks[provider][i]
+            if b_n == 0 or b_f / b_n <= line:
                 break
             started = long_start + int(i) * BLOCK
         out.append(
             ProviderSignal(
-                provider=str(provider),
+                provider=provider,
                 models=sorted(models[provider]),
                 long_rate=long_rate,
                 short_rate=short_rate,
                 baseline=baseline,
                 line=line,
                 failed=failed,
-                errors=g.errors,
-                timeouts=g.timeouts,
-                traffic_share=share(g.requests, total),
-                fallback_now=share(fb_short.get(True, Group()).requests, fb_now_total),
+                errors=errors,
+                timeouts=timeouts,
+                traffic_share=share(requests, total),
+                fallback_now=share(fb_now[0], fb_now[1]),
                 fallback_before=share(fb_base[0], fb_base[1]),
                 started=started,
             )
