@@ -169,6 +169,16 @@ def _shares(snap: Snapshot, cfg: LatencyConfig) -> list[ShareSignal]:
             continue
         crossed = series.first + 60 * idx
         crossed_known = idx > 0 and rolling[idx - 1] is not None
+        if not crossed_known:
+            # Above the line for the whole minute window: walk the hours back to where the run began,
+            # so an incident older than the look-back keeps one stable start.
+            hourly = _hour_shares(base_path[(intent, path)], base_total[intent])
+            h = series.first - 3600
+            while h in hourly and hourly[h] > threshold:
+                crossed, crossed_known = h + 3600 - 60, True
+                h -= 3600
+            if h in hourly:
+                crossed_known = True
         # The history before the first window that crossed: last week's hours, then the minutes up to it.
         cut = crossed - long_s * 60 + 60
         hour_cut = cut // 3600 * 3600
@@ -205,6 +215,12 @@ def _shares(snap: Snapshot, cfg: LatencyConfig) -> list[ShareSignal]:
             )
         )
     return sorted(out, key=lambda s: (s.intent, s.path))
+
+
+def _hour_shares(part: list[tuple[int, int]], total: list[tuple[int, int]]) -> dict[int, float]:
+    totals = dict(total)
+    parts = dict(part)
+    return {h: parts.get(h, 0) / n for h, n in totals.items() if n}
 
 
 def _matches(row: LatencyRow, budget: LatencyBudget) -> bool:

@@ -30,7 +30,7 @@ def _traffic(seed: int = 3) -> list[dict]:
     out = []
     start = int((NOW - timedelta(days=2)).timestamp())
     medians = {"fast": 300.0, "cached": 90.0, "deep_rag": 2500.0}
-    for i in range(12_000):
+    for _ in range(12_000):
         path = rng.choice(["fast", "fast", "cached", "deep_rag"])
         out.append(
             row(
