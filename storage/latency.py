@@ -107,7 +107,7 @@ def list_latency_rows(
         stmt = select(*cols, table.c.requests, table.c.errors, table.c.timeouts, table.c.latency_hist).where(
             and_(*conds)
         )
-        out.extend(LatencyRow(*row) for row in session.execute(stmt))
+        out.extend(LatencyRow(*row) for row in session.connection().execute(stmt).fetchall())
     return out
 
 

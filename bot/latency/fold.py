@@ -47,19 +47,22 @@ class Group:
     hist: dict[int, int] = field(default_factory=dict)
 
     def add(self, row: LatencyRow, counts: dict[str, int]) -> None:
+        """Add a row; its histogram keys stay as decoded (strings) until ``fold`` finishes."""
         self.requests += row.requests
         self.errors += row.errors
         self.timeouts += row.timeouts
-        hist = self.hist
+        hist: dict = self.hist
+        get = hist.get
         for k, n in counts.items():
-            b = int(k)
-            hist[b] = hist.get(b, 0) + n
+            hist[k] = get(k, 0) + n
 
     def merge(self, other: Group) -> None:
         self.requests += other.requests
         self.errors += other.errors
         self.timeouts += other.timeouts
-        self.hist = histogram.merge(self.hist, other.hist)
+        hist = self.hist
+        for k, n in other.hist.items():
+            hist[k] = hist.get(k, 0) + n
 
     def percentile(self, q: float) -> float | None:
         return histogram.quantile(self.hist, q)
@@ -89,4 +92,21 @@ def fold(rows: Iterable[LatencyRow], *keys: Callable[[LatencyRow], Hashable]) ->
             if group is None:
                 group = groups[key] = Group()
             group.add(row, counts)
+    for groups in out:
+        for group in groups.values():
+            group.hist = {int(k): n for k, n in group.hist.items()}
+    return out
+
+
+def regroup(groups: dict[Hashable, Group], key: Callable[[Hashable], Hashable | None]) -> dict[Hashable, Group]:
+    """Coarser groups from finer ones (cohorts into paths, tenants, the total) by merging their histograms."""
+    out: dict[Hashable, Group] = {}
+    for k, g in groups.items():
+        target = key(k)
+        if target is None:
+            continue
+        acc = out.get(target)
+        if acc is None:
+            acc = out[target] = Group()
+        acc.merge(g)
     return out

@@ -6,13 +6,13 @@ rows, folded at once into the groups, the time series and the tail; one more for
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
 from bot.latency.config import LatencyBudget, LatencyConfig
-from bot.latency.fold import Group, dimension_value, fold
+from bot.latency.fold import Group, fold, provider_of, regroup
 from storage import latency as store
 
 WINDOWS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
@@ -73,11 +73,23 @@ def _state(budget: LatencyBudget, group: Group) -> BudgetState:
     return BudgetState(budget=budget, checks=checks, requests=group.requests)
 
 
-def _matches(budget: LatencyBudget, row: store.LatencyRow) -> bool:
+def _cohort(row: store.LatencyRow) -> tuple[str, str, str, str]:
+    return (row.tenant, row.intent, row.path, row.model)
+
+
+def _dim_of(dim: str) -> Callable[[Hashable], Hashable]:
+    """A cohort key's value for a grouping; ``provider`` comes from the model."""
+    if dim == "provider":
+        return lambda c: provider_of(c[3])  # type: ignore[index]
+    i = ("tenant", "intent", "path", "model").index(dim)
+    return lambda c: c[i]  # type: ignore[index]
+
+
+def _matches(budget: LatencyBudget, tenant: str, intent: str, path: str, model: str) -> bool:
     return (
-        row.intent == budget.intent
-        and (budget.path is None or row.path == budget.path)
-        and (budget.tenant is None or row.tenant == budget.tenant)
+        intent == budget.intent
+        and (budget.path is None or path == budget.path)
+        and (budget.tenant is None or tenant == budget.tenant)
     )
 
 
@@ -98,19 +110,17 @@ def build_report(
     start = end - length
     rows = store.list_latency_rows(session=session, start=start, end=end, where=scope)
     budgets = relevant_budgets(cfg, scope)
-    keys = [
-        lambda r: "all",
-        lambda r: dimension_value(r, dim),
-        lambda r: (r.path, (r.bucket - start) // step),
-        lambda r: r.tenant,
-        lambda r: r.intent,
-    ]
-    keys += [lambda r, b=b: "in" if _matches(b, r) else None for b in budgets]
-    total_g, by_dim, slots, tenants, intents, *per_budget = fold(rows, *keys)
+    # Two groupings per row (cohort, and path by time slot); everything else merges cohorts.
+    cohorts, slots = fold(rows, _cohort, lambda r: (r.path, (r.bucket - start) // step))
     prev_rows = store.list_latency_rows(session=session, start=start - length, end=start, where=scope)
-    before_g, before_dim = fold(prev_rows, lambda r: "all", lambda r: dimension_value(r, dim))
-    total = total_g.get("all", Group())
-    before = before_g.get("all", Group())
+    (before_cohorts,) = fold(prev_rows, _cohort)
+    total = regroup(cohorts, lambda c: "all").get("all", Group())
+    by_dim = regroup(cohorts, _dim_of(dim))
+    tenants = regroup(cohorts, lambda c: c[0])  # type: ignore[index]
+    intents = regroup(cohorts, lambda c: c[1])  # type: ignore[index]
+    per_budget = [regroup(cohorts, lambda c, b=b: "in" if _matches(b, *c) else None) for b in budgets]
+    before = regroup(before_cohorts, lambda c: "all").get("all", Group())
+    before_dim = regroup(before_cohorts, _dim_of(dim))
     states = [_state(b, g.get("in", Group())) for b, g in zip(budgets, per_budget, strict=True)]
     table = []
     for name, g in sorted(by_dim.items(), key=lambda kv: -kv[1].requests)[:MAX_ROWS]:

@@ -6,11 +6,12 @@ last hours and the baseline before them) and returns the signals firing at its `
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from bot.latency.config import LatencyBudget, LatencyConfig
-from bot.latency.fold import Group, fold, provider_of
+from bot.latency.fold import Group, fold, provider_of, regroup
 from bot.latency.share import MinuteSeries, count_above, crossing_index, share
 from storage.latency import LatencyRow
 
@@ -47,6 +48,8 @@ class Snapshot:
     """(hour, model, requests, errors, timeouts) over the baseline week before the last hour."""
     recent: list[LatencyRow] = field(default_factory=list)
     """The last hour's rollup rows, with histograms, of the intents that need percentiles."""
+    candidates: list[ShareSignal] | None = field(default=None, repr=False)
+    """The share signals found from counts alone, worked out once per snapshot."""
 
 
 @dataclass
@@ -127,6 +130,29 @@ def evaluate(snap: Snapshot, cfg: LatencyConfig) -> Signals:
 
 
 def _shares(snap: Snapshot, cfg: LatencyConfig) -> list[ShareSignal]:
+    """The share signals with their percentiles and tenants, from the recent rows of their intents."""
+    if snap.candidates is None:
+        snap.candidates = _candidates(snap, cfg)
+    recent_long = [r for r in snap.recent if r.bucket >= snap.end - cfg.long_minutes * 60]
+    out = []
+    for s in snap.candidates:
+        groups, others, tenants = fold(
+            [r for r in recent_long if r.intent == s.intent],
+            lambda r, p=s.path: r.path == p,
+            lambda r, p=s.path: "all" if r.path != p else None,
+            lambda r, p=s.path: r.tenant if r.path == p else None,
+        )
+        hit = sorted(((str(t), g.requests) for t, g in tenants.items()), key=lambda x: -x[1])
+        out.append(
+            dataclasses.replace(
+                s, path_group=groups.get(True, Group()), other_group=others.get("all", Group()), tenants=hit
+            )
+        )
+    return out
+
+
+def _candidates(snap: Snapshot, cfg: LatencyConfig) -> list[ShareSignal]:
+    """Paths above their line on both windows, from request counts alone (no histograms yet)."""
     long_s, short_m = cfg.long_minutes, cfg.short_minutes
     first = snap.first
     short_from, long_from = snap.end - short_m * 60, snap.end - long_s * 60
@@ -147,8 +173,8 @@ def _shares(snap: Snapshot, cfg: LatencyConfig) -> list[ShareSignal]:
     for hour, intent, path, requests, *_ in snap.hours:
         base_total[intent].append((hour, requests))
         base_path[(intent, path)].append((hour, requests))
-    recent_long = [r for r in snap.recent if r.bucket >= long_from]
     out: list[ShareSignal] = []
+    intent_series: dict[str, MinuteSeries] = {}
     for (intent, path), counts in per_path.items():
         if not path:
             continue
@@ -161,8 +187,14 @@ def _shares(snap: Snapshot, cfg: LatencyConfig) -> list[ShareSignal]:
         short_share, long_share = share(sp, st), share(lp, lt)
         if short_share <= threshold or long_share <= threshold:
             continue
+        hourly = _hour_shares(base_path[(intent, path)], base_total[intent])
+        if not declared and hourly and min(hourly.values()) > MIX_NOW:
+            continue  # a main path every hour of the week: nothing shifted
         # Firing: only now is the minute series built, to find when the long window crossed.
-        series = MinuteSeries.build(first, snap.end, counts + per_intent[intent])
+        if intent not in intent_series:
+            intent_series[intent] = MinuteSeries.build(first, snap.end, per_intent[intent])
+        series = MinuteSeries.build(first, snap.end, counts)
+        series = MinuteSeries(first, series.part, intent_series[intent].total)
         rolling = series.rolling_shares(long_s)
         idx = crossing_index(rolling, threshold)
         if idx is None:  # pragma: no cover - the last minute is above the line, so a run exists
@@ -172,7 +204,6 @@ def _shares(snap: Snapshot, cfg: LatencyConfig) -> list[ShareSignal]:
         if not crossed_known:
             # Above the line for the whole minute window: walk the hours back to where the run began,
             # so an incident older than the look-back keeps one stable start.
-            hourly = _hour_shares(base_path[(intent, path)], base_total[intent])
             h = series.first - 3600
             while h in hourly and hourly[h] > threshold:
                 crossed, crossed_known = h + 3600 - 60, True
@@ -191,13 +222,6 @@ def _shares(snap: Snapshot, cfg: LatencyConfig) -> list[ShareSignal]:
         before = share(bp, bt)
         if not declared and (bt < MIX_MIN_BASELINE or before >= MIX_BEFORE):
             continue
-        groups, others, tenants = fold(
-            [r for r in recent_long if r.intent == intent],
-            lambda r, p=path: r.path == p,
-            lambda r, p=path: "all" if r.path != p else None,
-            lambda r, p=path: r.tenant if r.path == p else None,
-        )
-        hit = sorted(((str(t), g.requests) for t, g in tenants.items()), key=lambda x: -x[1])
         out.append(
             ShareSignal(
                 cause="fallback_share" if declared else "path_mix_shift",
@@ -209,9 +233,9 @@ def _shares(snap: Snapshot, cfg: LatencyConfig) -> list[ShareSignal]:
                 long_share=long_share,
                 crossed=crossed,
                 crossed_known=crossed_known,
-                path_group=groups.get(True, Group()),
-                other_group=others.get("all", Group()),
-                tenants=hit,
+                path_group=Group(),
+                other_group=Group(),
+                tenants=[],
             )
         )
     return sorted(out, key=lambda s: (s.intent, s.path))
@@ -223,30 +247,33 @@ def _hour_shares(part: list[tuple[int, int]], total: list[tuple[int, int]]) -> d
     return {h: parts.get(h, 0) / n for h, n in totals.items() if n}
 
 
-def _matches(row: LatencyRow, budget: LatencyBudget) -> bool:
+def _matches(budget: LatencyBudget, intent: str, path: str, tenant: str) -> bool:
     return (
-        row.intent == budget.intent
-        and (budget.path is None or row.path == budget.path)
-        and (budget.tenant is None or row.tenant == budget.tenant)
+        intent == budget.intent
+        and (budget.path is None or path == budget.path)
+        and (budget.tenant is None or tenant == budget.tenant)
     )
 
 
 def _breaches(snap: Snapshot, cfg: LatencyConfig) -> list[Breach]:
     out: list[Breach] = []
-    long_start, short_start = snap.end - BUDGET_LONG, snap.end - BUDGET_SHORT
+    long_start = snap.end - BUDGET_LONG
+    last_block = (BUDGET_LONG - BUDGET_SHORT) // BLOCK
+    # One pass over the hour's rows into (5-minute block, intent, path, tenant); budgets merge from there.
+    (fine,) = fold(
+        [r for r in snap.recent if r.bucket >= long_start],
+        lambda r: ((r.bucket - long_start) // BLOCK, r.intent, r.path, r.tenant),
+    )
     for budget in cfg.budgets:
         limits = budget.limits()
         if not limits:
             continue
-        rows = [r for r in snap.recent if r.bucket >= long_start and _matches(r, budget)]
-        whole, short, blocks, paths, tenants = fold(
-            rows,
-            lambda r: "all",
-            lambda r: "all" if r.bucket >= short_start else None,
-            lambda r: (r.bucket - long_start) // BLOCK,
-            lambda r: r.path,
-            lambda r: r.tenant,
-        )
+        mine = {k: g for k, g in fine.items() if _matches(budget, *k[1:])}  # type: ignore[misc]
+        whole = regroup(mine, lambda k: "all")
+        short = regroup(mine, lambda k: "all" if k[0] >= last_block else None)  # type: ignore[index]
+        blocks = regroup(mine, lambda k: k[0])  # type: ignore[index]
+        paths = regroup(mine, lambda k: k[2])  # type: ignore[index]
+        tenants = regroup(mine, lambda k: k[3])  # type: ignore[index]
         g_long, g_short = whole.get("all", Group()), short.get("all", Group())
         if g_long.measured < BUDGET_MIN_LONG or g_short.measured < BUDGET_MIN_SHORT:
             continue
@@ -285,7 +312,9 @@ def _top(groups: dict, limit: float, n: int = 3) -> list[tuple[str, int]]:
 
 def needed_intents(snap: Snapshot, cfg: LatencyConfig) -> set[str]:
     """The intents whose histograms ``evaluate`` reads: budgeted ones and those with a share firing."""
-    return {b.intent for b in cfg.budgets} | {s.intent for s in _shares(snap, cfg)}
+    if snap.candidates is None:
+        snap.candidates = _candidates(snap, cfg)
+    return {b.intent for b in cfg.budgets} | {s.intent for s in snap.candidates}
 
 
 def _providers(snap: Snapshot, cfg: LatencyConfig) -> list[ProviderSignal]:
