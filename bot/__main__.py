@@ -24,7 +24,32 @@ def _secrets(settings: Settings) -> list[str]:
     return logs.secrets_of(settings)
 
 
-@click.group()
+def capability_commands() -> dict[str, click.Command]:
+    """``detect`` (the detector kernel) and every installed capability's commands, by name."""
+    from bot.capabilities import installed
+    from bot.detectors.cli import detect
+
+    found: dict[str, click.Command] = {"detect": detect}
+    for capability in installed():
+        for command in capability.cli:
+            if command.name in found:
+                raise click.ClickException(f"{capability.name} adds a command '{command.name}' that already exists")
+            found[str(command.name)] = command
+    return found
+
+
+class CapabilityGroup(click.Group):
+    """The core commands, plus those of the installed capabilities, looked up when asked for
+    (click's documented lazy-group pattern), so the list is read when the command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *capability_commands()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or capability_commands().get(cmd_name)
+
+
+@click.group(cls=CapabilityGroup)
 def cli() -> None:
     """afterlaunch: Slack ChatOps for the weeks after an AI launch."""
 
@@ -192,17 +217,6 @@ def ask(command_line: str, user: str, channel: str) -> None:
     logs.configure("WARNING", _secrets(settings))
     code = ask_once(settings, command_line, user=user, channel=channel, echo=click.echo)
     sys.exit(code)
-
-
-from bot.alerts.cli import runbooks as _runbooks_group  # noqa: E402
-from bot.cost.cli import detect as _cost_detect  # noqa: E402
-from bot.flags.cli import flags as _flags_group  # noqa: E402
-from bot.triage.cli import triage as _triage  # noqa: E402
-
-cli.add_command(_flags_group)
-cli.add_command(_cost_detect)
-cli.add_command(_triage)
-cli.add_command(_runbooks_group)
 
 
 def main() -> None:

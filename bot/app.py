@@ -20,18 +20,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot import metrics, retention
+from bot.capabilities import Worker, installed
 from bot.config import Settings
+from bot.detectors.kernel import detector_jobs
 from bot.errors import ApiError
-from bot.flags import ofrep as flags_ofrep
-from bot.ingest import views as ingest_views
-from bot.ingest.indexer import TextIndexer
+from bot.http import authenticate, error_response, json_response
 from bot.scheduler import Job, Leadership, build_scheduler
 from bot.services import Services, build_services
 from bot.slack import home
 from bot.slack.bolt import slack_routes
 from bot.slack.client import web_client
 from bot.slack.sender import Deliverer, LocalDeliverer, OutboxSender, SlackDeliverer
-from bot.webhooks import views as webhook_views
 from storage import outbox as outbox_store
 from storage.migrate import current
 
@@ -39,12 +38,13 @@ log = logging.getLogger(__name__)
 
 
 def scheduled_jobs() -> list[Job]:
-    """Every job the scheduler runs; later capabilities add their detectors here."""
-    from bot.alerts import escalation
-    from bot.cost import jobs as cost_jobs
-    from bot.refusals import jobs as refusal_jobs
-
-    return [*retention.JOBS, *home.JOBS, *cost_jobs.JOBS, *refusal_jobs.JOBS, *escalation.JOBS]
+    """Every job the scheduler runs: the core's, each capability's, and one per detector the kernel schedules."""
+    return [
+        *retention.JOBS,
+        *home.JOBS,
+        *(job for capability in installed() for job in capability.jobs),
+        *detector_jobs(),
+    ]
 
 
 def deliverer_for(services: Services) -> Deliverer:
@@ -68,10 +68,10 @@ async def healthz(request: Request) -> Response:
         }
 
     try:
-        return ingest_views.json_response(await run_in_threadpool(check))
+        return json_response(await run_in_threadpool(check))
     except Exception as exc:
         log.warning("health check failed: %s", exc.__class__.__name__)
-        return ingest_views.json_response({"status": "error", "error": exc.__class__.__name__}, 503)
+        return json_response({"status": "error", "error": exc.__class__.__name__}, 503)
 
 
 async def metrics_endpoint(request: Request) -> Response:
@@ -83,18 +83,16 @@ async def list_outbox(request: Request) -> Response:
     if not services.settings.local_mode:
         # Cards carry tenant data: outside local mode only an all-tenant read key may list them.
         try:
-            key = await run_in_threadpool(ingest_views.authenticate, services, request, "read")
+            key = await run_in_threadpool(authenticate, services, request, "read")
             if key.tenant is not None:
                 raise ApiError(403, "forbidden", "the outbox spans tenants: use a key not bound to one")
         except ApiError as err:
-            return ingest_views.error_response(err)
+            return error_response(err)
     try:
         limit = min(int(request.query_params.get("limit", "50")), 500)
         after = int(request.query_params.get("after", "0"))
     except ValueError:
-        return ingest_views.json_response(
-            {"error": "invalid_query", "message": "limit and after must be integers"}, 422
-        )
+        return json_response({"error": "invalid_query", "message": "limit and after must be integers"}, 422)
 
     def fetch() -> list[dict[str, Any]]:
         with services.db.session() as session:
@@ -112,7 +110,7 @@ async def list_outbox(request: Request) -> Response:
             for m in msgs
         ]
 
-    return ingest_views.json_response({"messages": await run_in_threadpool(fetch)})
+    return json_response({"messages": await run_in_threadpool(fetch)})
 
 
 def create_app(
@@ -129,9 +127,11 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         leadership = Leadership(services)
         scheduler = sender = None
-        indexer = TextIndexer(services)
+        workers: list[Worker] = []
         if start_background:
-            indexer.start()
+            workers = [make(services) for capability in installed() for make in capability.workers]
+            for worker in workers:
+                worker.start()
             sender = OutboxSender(services, deliverer or deliverer_for(services), is_leader=leadership.is_leader)
             sender.start(services.wake_outbox)
             if settings.scheduler:
@@ -144,17 +144,16 @@ def create_app(
                 scheduler.shutdown(wait=False)
             if sender is not None:
                 sender.stop()
-            indexer.stop()
+            for worker in workers:
+                worker.stop()
             leadership.release()
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/outbox", list_outbox, methods=["GET"]),
-        *ingest_views.routes,
         *slack_routes(services),
-        *flags_ofrep.routes,
-        *webhook_views.routes,
+        *(route for capability in installed() for route in capability.routes),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.services = services

@@ -15,14 +15,12 @@ from pydantic import (
     Field,
     SecretStr,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from bot.alerts.config import OncallConfig, RoutingConfig, WebhooksConfig
-from bot.latency.config import LatencyConfig
 
 PLACEHOLDER_SECRETS = {"changeme", "changethis", "secret", "password", "xxx", "todo"}
 
@@ -100,22 +98,22 @@ class CostConfig(_Strict):
     anthropic_admin_key: SecretStr | None = None
 
 
-class RefusalsConfig(_Strict):
-    """Refusal patterns added (regexes) or switched off (by name) on top of the maintained set (issue 7)."""
+class DetectorsConfig(_Strict):
+    """The detector kernel: how many evaluations without a finding resolve its alarm (hysteresis)."""
 
-    extra_patterns: list[str] = Field(default_factory=list)
-    disable_patterns: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _patterns_compile(self) -> RefusalsConfig:
-        from bot.refusals.classify import RefusalPatterns
-
-        RefusalPatterns.from_config(self.extra_patterns, self.disable_patterns)  # ValueError names the bad one
-        return self
+    resolve_after: int = Field(default=3, ge=1, le=1000)
+    resolve_after_by: dict[str, Annotated[int, Field(ge=1, le=1000)]] = Field(default_factory=dict)
+    """Per detector, overriding both the default above and the detector's own choice."""
 
 
-class FileConfig(_Strict):
-    """What the TOML file may hold; unknown keys are refused so typos do not pass silently."""
+class FileConfig(BaseModel):
+    """What the TOML file may hold; unknown keys are refused so typos do not pass silently.
+
+    The fields below are the core's; each installed capability adds its own sections
+    (``Capability.config``), validated here too and read as ``settings.file.<section>``.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     prices: dict[str, PriceOverride] = Field(default_factory=dict)
     budgets: list[BudgetConfig] = Field(default_factory=list)
@@ -125,11 +123,37 @@ class FileConfig(_Strict):
     access: dict[str, list[SlackId]] = Field(default_factory=dict)
     request_id_patterns: list[str] = Field(default_factory=list)
     cost: CostConfig = Field(default_factory=CostConfig)
-    routing: RoutingConfig = Field(default_factory=RoutingConfig)
-    oncall: OncallConfig = Field(default_factory=OncallConfig)
-    webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig)
-    refusals: RefusalsConfig = Field(default_factory=RefusalsConfig)
-    latency: LatencyConfig = Field(default_factory=LatencyConfig)
+    detectors: DetectorsConfig = Field(default_factory=DetectorsConfig)
+
+    @model_validator(mode="after")
+    def _capability_sections(self) -> FileConfig:
+        """Validate the capabilities' sections (their defaults when absent); refuse any other key."""
+        extra = self.__pydantic_extra__ if self.__pydantic_extra__ is not None else {}
+        sections = _sections()
+        unknown = sorted(set(extra) - set(sections))
+        if unknown:
+            raise ValueError(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(_known(sections))}")
+        for name, kind in sections.items():
+            value = extra.get(name, {})
+            extra[name] = TypeAdapter(kind).validate_python(value)
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        # A capability's section is only known at run time; say which one is missing clearly.
+        try:
+            return super().__getattr__(name)  # type: ignore[misc]
+        except AttributeError:
+            raise AttributeError(f"no config section [{name}]: no installed capability declares it") from None
+
+
+def _sections() -> dict[str, Any]:
+    from bot.capabilities import config_sections  # the list, never a capability itself
+
+    return config_sections()
+
+
+def _known(sections: dict[str, Any]) -> list[str]:
+    return sorted([*FileConfig.model_fields, *sections])
 
 
 class Settings(BaseSettings):
@@ -203,6 +227,8 @@ class Settings(BaseSettings):
             elif isinstance(value, BaseModel):
                 for name in type(value).model_fields:
                     walk(getattr(value, name))
+                for extra in (value.__pydantic_extra__ or {}).values():  # the capabilities' sections
+                    walk(extra)
             elif isinstance(value, dict):
                 for v in value.values():
                     walk(v)
@@ -269,10 +295,38 @@ def load_file_config(path: Path) -> FileConfig:
         data: dict[str, Any] = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    problems = _section_problems(data, source=str(path))
+    if problems:
+        raise ConfigError("; ".join(problems))
     try:
         return FileConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source=str(path))) from exc
+
+
+def _section_problems(data: dict[str, Any], *, source: str) -> list[str]:
+    """Capability sections checked one by one, so an error names the file, the key and the reason."""
+    sections = _sections()
+    problems = []
+    for name, value in data.items():
+        if name in FileConfig.model_fields:
+            continue
+        if name not in sections:
+            problems.append(f"{source}: {name}: unknown section; known: {', '.join(_known(sections))}")
+            continue
+        try:
+            TypeAdapter(sections[name]).validate_python(value)
+        except ValidationError as exc:
+            problems.append(_prefixed(exc, source, name))
+    return problems
+
+
+def _prefixed(err: ValidationError, source: str, section: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join([section, *(str(p) for p in e["loc"])])
+        lines.append(f"{source}: {loc}: {e['msg']}")
+    return "; ".join(lines)
 
 
 def load_settings(**overrides: Any) -> Settings:

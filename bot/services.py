@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from bot.capabilities import installed
 from bot.config import Settings
-from bot.ingest.pricing import PriceTable
-from bot.ingest.service import IngestConfig
-from bot.refusals.signal import patterns_from_config
 from storage.engine import Database, connect
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from bot.ingest.service import IngestConfig
 
 
 @dataclass
 class Services:
     settings: Settings
     db: Database
-    ingest: IngestConfig
+    ingest: IngestConfig = None  # type: ignore[assignment]
+    """Prices, the user-id key and refusal patterns; set by the ingest capability's ``setup``."""
     wake_outbox: threading.Event = field(default_factory=threading.Event, repr=False)
     """Set after storing a message so the sender does not wait for its next tick."""
     wake_text_index: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -28,14 +31,12 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    """Connect, migrate (when enabled) and load the price table; fails fast on a bad setting."""
+    """Connect, migrate (when enabled) and let each capability prepare what it needs; fails fast on a bad setting."""
     db = connect(settings.db_url)
     if settings.run_migrations:
         upgrade(db.write_engine)
-    refusals = settings.file.refusals
-    ingest = IngestConfig(
-        prices=PriceTable.load(settings.file.prices),
-        secret_key=settings.resolve_secret_key(),
-        refusal_patterns=patterns_from_config(refusals.extra_patterns, refusals.disable_patterns),
-    )
-    return Services(settings=settings, db=db, ingest=ingest)
+    services = Services(settings=settings, db=db)
+    for capability in installed():
+        if capability.setup is not None:
+            capability.setup(services)
+    return services

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlmodel import Session
 
-from storage.cost_models import CostAlarm, CostBudget, CostBudgetAudit, ProviderCost
+from storage.cost_models import CostBudget, CostBudgetAudit, ProviderCost
 from storage.dialect import upsert_insert
 from storage.models import COHORT_DIMENSIONS, LLMRequest
 from storage.rollups import HOUR, HOURLY_FROM_SECONDS, MINUTE
@@ -57,17 +57,6 @@ def remove_budget(*, session: Session, cohort: dict[str, str], period: str, user
 
 def list_budget_audit(*, session: Session, limit: int = 20) -> list[CostBudgetAudit]:
     return list(session.scalars(select(CostBudgetAudit).order_by(CostBudgetAudit.id.desc()).limit(limit)))
-
-
-def list_alarms(*, session: Session, status: str | None = "firing") -> list[CostAlarm]:
-    stmt = select(CostAlarm)
-    if status is not None:
-        stmt = stmt.where(CostAlarm.status == status)
-    return list(session.scalars(stmt.order_by(CostAlarm.key)))
-
-
-def get_alarm(*, session: Session, key: str) -> CostAlarm | None:
-    return session.get(CostAlarm, key)
 
 
 def upsert_provider_costs(*, session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, Index, Text, UniqueConstraint
+from sqlalchemy import Float, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.models import UTCDateTime
@@ -37,22 +37,6 @@ class CostBudgetAudit(SQLModel, table=True):
     period: str = Field(max_length=8)
     old_usd: float | None = Field(default=None, sa_type=Float)
     new_usd: float | None = Field(default=None, sa_type=Float)
-
-
-class CostAlarm(SQLModel, table=True):
-    """A burn alarm that is firing (or was), so later runs update it and resolve it when the burn stops."""
-
-    __tablename__ = "cost_alarms"
-    __table_args__ = (Index("ix_cost_alarms_status", "status"),)
-
-    key: str = Field(primary_key=True, max_length=255)
-    status: str = Field(max_length=16, description="firing or resolved")
-    severity: str = Field(max_length=16)
-    started_at: datetime = Field(sa_type=UTCDateTime)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
-    attributed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    labels: str = Field(sa_type=Text, description="JSON of the finding's labels")
-    attribution: str = Field(default="{}", sa_type=Text, description="JSON: cause, ranking, figures, samples")
 
 
 class ProviderCost(SQLModel, table=True):

@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from storage.dialect import upsert_insert
 from storage.models import COHORT_DIMENSIONS, LLMRequest
-from storage.refusals_models import ModelSnapshot, RefusalAlarm, RefusalScanState
+from storage.refusals_models import ModelSnapshot, RefusalScanState
 from storage.rollups import HOUR, MINUTE
 
 REQUESTS = LLMRequest.__table__
@@ -172,20 +172,3 @@ def list_refused_samples(
     for key, value in where.items():
         stmt = stmt.where(getattr(LLMRequest, key) == value)
     return list(session.scalars(stmt.order_by(col(LLMRequest.ts_ms).desc()).limit(limit)))
-
-
-def list_alarms(*, session: Session) -> dict[str, RefusalAlarm]:
-    """Refusal shifts currently firing, by scope."""
-    return {a.scope: a for a in session.scalars(select(RefusalAlarm))}
-
-
-def save_alarm(*, session: Session, alarm: RefusalAlarm) -> None:
-    """Open or refresh the alarm of a scope."""
-    session.merge(alarm)
-
-
-def delete_alarm(*, session: Session, scope: str) -> None:
-    """Forget a scope's alarm once its resolution was reported."""
-    existing = session.get(RefusalAlarm, scope)
-    if existing is not None:
-        session.delete(existing)

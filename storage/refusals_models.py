@@ -42,16 +42,3 @@ class RefusalScanState(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     last_id: int = Field(sa_type=BigInteger)
     updated_at: datetime = Field(sa_type=UTCDateTime)
-
-
-class RefusalAlarm(SQLModel, table=True):
-    """A refusal shift currently firing for a scope, so later runs reuse its key and resolve it once."""
-
-    __tablename__ = "refusal_alarms"
-
-    scope: str = Field(primary_key=True, max_length=300, description="e.g. category=billing or tenant=acme,...")
-    finding_key: str = Field(max_length=255)
-    started_at: datetime = Field(sa_type=UTCDateTime, description="estimated start of the shift")
-    fired_at: datetime = Field(sa_type=UTCDateTime)
-    labels: str = Field(max_length=1000, description="JSON labels of the finding, for the resolved one")
-    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,10 +23,10 @@ from bot.cost.burn import (
     verdict,
     volume_ok,
 )
-from bot.detectors import Finding
+from bot.detectors import Finding, open_alarms
+from bot.detectors.kernel import OpenAlarm
 from bot.services import Services
 from storage import cost as store
-from storage.cost_models import CostAlarm
 
 log = logging.getLogger(__name__)
 
@@ -206,93 +205,46 @@ def _dt(epoch: int) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def detect_cost_burn(services: Services, now: datetime, *, dry_run: bool = False) -> list[Finding]:
-    """The detector: firing findings for burning cohorts (one stable key each), resolved ones when a burn stops.
+def detect_cost_burn(services: Services, now: datetime) -> list[Finding]:
+    """The detector: a firing finding per burning cohort (one stable key each); the kernel resolves the rest.
 
-    ``dry_run`` computes the same findings from the stored alarm state but writes nothing back.
+    A firing alarm's attribution is reused for REATTRIBUTE (kept in the alarm's memo), then recomputed.
     """
     t = thresholds_from(services.settings.file.cost)
     end = int(now.timestamp()) // 60 * 60
     dims = list(services.settings.file.cost.dimensions)
+    active = open_alarms(services, DETECTOR)
     with services.db.session() as session:
         snap = take_snapshot(session=session, bounds=_window_bounds(t, end), dims=dims, cache_key=services.db.url)
         evaluations = evaluate(services, session=session, end=end, t=t, snap=snap)
-        active = {a.key: a for a in store.list_alarms(session=session)}
         firing = [e for e in evaluations if e.level is not None]
         if len(firing) > 1:
             firing = merge_incidents(firing, snap, set(active))
-        attributions: dict[str, attr.Attribution] = {}
+        attributions: dict[str, tuple[attr.Attribution, datetime]] = {}
         for ev in firing:
             alarm = active.get(ev.key)
-            if alarm is not None and _fresh(alarm, now):
-                attributions[ev.key] = attr.Attribution.from_json(json.loads(alarm.attribution))
+            if alarm is not None and (when := _fresh(alarm, now)) is not None:
+                attributions[ev.key] = (attr.Attribution.from_json(alarm.memo["attribution"]), when)
             else:
                 # the short window: the burn fills it, where the long one still holds the minutes before it
                 window = t.page.short_s if ev.level == "page" else t.ticket.short_s
-                attributions[ev.key] = attr.attribute(session=session, cohort=ev.cohort, end=end, window_s=window)
-    findings = _findings(firing, attributions, active, t, now)
-    if not dry_run:
-        _save(services, firing, findings, attributions, now)
-    return findings
-
-
-def _fresh(alarm: CostAlarm, now: datetime) -> bool:
-    """A firing alarm's attribution younger than REATTRIBUTE is reused rather than recomputed."""
-    return alarm.status == "firing" and alarm.attributed_at is not None and now - alarm.attributed_at < REATTRIBUTE
-
-
-def _findings(
-    firing: list[Evaluation],
-    attributions: dict[str, attr.Attribution],
-    active: dict[str, CostAlarm],
-    t: Thresholds,
-    now: datetime,
-) -> list[Finding]:
-    """Firing findings (started when the alarm first fired) and resolved ones for alarms no longer burning."""
-    from bot.cost.findings import build_finding, resolved_finding
+                found = attr.attribute(session=session, cohort=ev.cohort, end=end, window_s=window)
+                attributions[ev.key] = (found, now)
+    from bot.cost.findings import build_finding
 
     out = []
     for ev in firing:
         alarm = active.get(ev.key)
-        started = alarm.started_at if alarm is not None else now
-        out.append(build_finding(ev, attributions[ev.key], t, started_at=started, now=now))
-    keys = {ev.key for ev in firing}
-    out += [resolved_finding(old, now=now) for key, old in active.items() if key not in keys]
+        attribution, when = attributions[ev.key]
+        finding = build_finding(ev, attribution, t, started_at=alarm.started_at if alarm else now, now=now)
+        out.append(finding.with_(memo={"attribution": attribution.to_json(), "attributed_at": when.isoformat()}))
     return out
 
 
-def _save(
-    services: Services,
-    firing: list[Evaluation],
-    findings: list[Finding],
-    attributions: dict[str, attr.Attribution],
-    now: datetime,
-) -> None:
-    """Record what this run saw: firing alarms (with their attribution when recomputed) and resolutions."""
-    by_key = {f.key: f for f in findings}
-    firing_keys = {ev.key for ev in firing}
-    with services.db.write_session() as session:
-        for ev in firing:
-            finding = by_key[ev.key]
-            alarm = session.get(CostAlarm, ev.key)
-            if alarm is None:
-                alarm = CostAlarm(
-                    key=ev.key, status="firing", severity=finding.severity, started_at=now, updated_at=now, labels="{}"
-                )
-            elif alarm.status != "firing":
-                alarm.attributed_at = None  # a new burn on an old key: attribute afresh
-            reattributed = not _fresh(alarm, now)
-            alarm.status, alarm.severity, alarm.updated_at = "firing", finding.severity, now
-            alarm.started_at = finding.started_at
-            alarm.labels = json.dumps(finding.labels)
-            if reattributed:
-                alarm.attribution = json.dumps(attributions[ev.key].to_json())
-                alarm.attributed_at = now
-            session.add(alarm)
-        for finding in findings:
-            if finding.status != "resolved" or finding.key in firing_keys:
-                continue
-            alarm = session.get(CostAlarm, finding.key)
-            if alarm is not None and alarm.status == "firing":
-                alarm.status, alarm.updated_at = "resolved", now
-                session.add(alarm)
+def _fresh(alarm: OpenAlarm, now: datetime) -> datetime | None:
+    """When a firing alarm's attribution younger than REATTRIBUTE was made (it is then reused), else None."""
+    when = alarm.memo.get("attributed_at")
+    if not when or "attribution" not in alarm.memo:
+        return None
+    made = datetime.fromisoformat(when)
+    return made if now - made < REATTRIBUTE else None

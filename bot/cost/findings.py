@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from bot.cards.text import duration, render, usd
@@ -11,7 +10,7 @@ from bot.cost.budgets import describe_cohort
 from bot.cost.burn import Thresholds
 from bot.cost.detector import DETECTOR, Evaluation
 from bot.detectors import Finding
-from storage.cost_models import CostAlarm
+from storage.alarms import DetectorAlarm
 
 
 def build_finding(
@@ -78,22 +77,20 @@ def build_finding(
         started_at=started_at,
         figures=figures,
         sample_request_ids=top.samples[:5] if top else [],
+        cause=attribution.cause,
     )
 
 
-def resolved_finding(alarm: CostAlarm, *, now: datetime) -> Finding:
+def resolved_finding(alarm: DetectorAlarm, last: Finding, now: datetime) -> Finding:
     """The burn stopped: the same key, resolved, so the card closes itself."""
-    labels = json.loads(alarm.labels or "{}")
-    cohort = {k: v for k, v in labels.items() if k not in ("detector", "cause", "severity")}
-    return Finding(
-        detector=DETECTOR,
-        key=alarm.key,
+    cohort = describe_cohort(last.cohort)
+    return last.with_(
         status="resolved",
-        severity=alarm.severity,  # type: ignore[arg-type]
-        title=f"Spend burn stopped: {describe_cohort(cohort)}"[:150],
-        summary=f"The burn on {describe_cohort(cohort)} stopped after {duration(now - alarm.started_at)}.",
-        labels=labels,
-        started_at=alarm.started_at,
+        title=f"Spend burn stopped: {cohort}"[:150],
+        summary=f"The burn on {cohort} stopped after {duration(now - alarm.started_at)}.",
+        figures=[],
+        sample_request_ids=[],
+        memo={},
     )
 
 

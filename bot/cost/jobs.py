@@ -1,4 +1,4 @@
-"""The scheduled runs of the cost detectors."""
+"""The scheduled work of the cost capability that the kernel does not schedule by itself."""
 
 from __future__ import annotations
 
@@ -9,11 +9,6 @@ from bot.scheduler import Job
 from bot.services import Services
 
 
-def run_cost_burn(services: Services, now: datetime) -> None:
-    """Every minute: burn-rate alarms reach the alert pipeline."""
-    run_detectors(services, now, only=["cost_burn"])
-
-
 def run_finance_gap(services: Services, now: datetime) -> None:
     """Every hour: import the providers' figures when keys are set, then compare with afterlaunch's cost."""
     from bot.cost.reconcile import import_configured
@@ -22,7 +17,4 @@ def run_finance_gap(services: Services, now: datetime) -> None:
     run_detectors(services, now, only=["finance_gap"])
 
 
-JOBS = [
-    Job(id="cost_burn", run=run_cost_burn, trigger="interval", trigger_args={"minutes": 1}),
-    Job(id="finance_gap", run=run_finance_gap, trigger="interval", trigger_args={"hours": 1}),
-]
+JOBS = [Job(id="finance_gap", run=run_finance_gap, trigger="interval", trigger_args={"hours": 1})]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections import defaultdict
@@ -17,7 +16,7 @@ from bot.cost.providers import ProviderError, default_range, fetch_anthropic, fe
 from bot.detectors import Finding
 from bot.services import Services
 from storage import cost as store
-from storage.cost_models import CostAlarm
+from storage.alarms import DetectorAlarm
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +98,8 @@ def import_configured(services: Services, now: datetime, *, days: int = 7) -> di
     return counts
 
 
-def detect_finance_gap(services: Services, now: datetime, *, dry_run: bool = False) -> list[Finding]:
-    """A finding per model whose daily gap over the last 7 days exceeds the threshold; resolved once it closes.
-
-    ``dry_run`` reports the same findings but rolls the alarm state back instead of saving it.
-    """
+def detect_finance_gap(services: Services, now: datetime) -> list[Finding]:
+    """A finding per model whose daily gap over the last 7 days exceeds the threshold; the kernel resolves it."""
     threshold = services.settings.file.cost.finance_gap
     last = (now.astimezone(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
     first = (now.astimezone(UTC) - timedelta(days=7)).strftime("%Y-%m-%d")
@@ -114,55 +110,38 @@ def detect_finance_gap(services: Services, now: datetime, *, dry_run: bool = Fal
         if g.ratio > threshold and abs(g.diff) >= MIN_GAP_USD:
             worst[g.model].append(g)
     findings: list[Finding] = []
-    with services.db.write_session() as session:
-        for model, items in sorted(worst.items()):
-            key = f"{DETECTOR}:{model}"
-            alarm = session.get(CostAlarm, key)
-            started = alarm.started_at if alarm is not None and alarm.status == "firing" else now
-            ours, theirs = sum(g.ours for g in items), sum(g.theirs for g in items)
-            labels = {"detector": DETECTOR, "model": model}
-            findings.append(
-                Finding(
-                    detector=DETECTOR,
-                    key=key,
-                    status="firing",
-                    severity="medium",
-                    title=_gap_title(model, ours, theirs, len(items)),
-                    summary=(
-                        f"afterlaunch computed {usd(ours)} for {model} where the provider billed {usd(theirs)} "
-                        f"on {len(items)} day(s) with a gap above {pct(threshold)}."
-                    ),
-                    labels=labels,
-                    started_at=started,
-                    figures=[
-                        (g.day, f"ours {usd(g.ours)}, provider {usd(g.theirs)} ({pct(g.ratio)})") for g in items[:8]
-                    ],
-                )
+    for model, items in sorted(worst.items()):
+        ours, theirs = sum(g.ours for g in items), sum(g.theirs for g in items)
+        findings.append(
+            Finding(
+                detector=DETECTOR,
+                key=f"{DETECTOR}:{model}",
+                status="firing",
+                severity="medium",
+                title=_gap_title(model, ours, theirs, len(items)),
+                summary=(
+                    f"afterlaunch computed {usd(ours)} for {model} where the provider billed {usd(theirs)} "
+                    f"on {len(items)} day(s) with a gap above {pct(threshold)}."
+                ),
+                labels={"detector": DETECTOR, "model": model},
+                started_at=now,
+                figures=[(g.day, f"ours {usd(g.ours)}, provider {usd(g.theirs)} ({pct(g.ratio)})") for g in items[:8]],
+                cause="cost_undercounted" if ours < theirs else "cost_overcounted",
+                runbook="finance-gap",
             )
-            row = alarm or CostAlarm(
-                key=key, status="firing", severity="medium", started_at=started, updated_at=now, labels="{}"
-            )
-            row.status, row.started_at, row.updated_at, row.labels = "firing", started, now, json.dumps(labels)
-            session.add(row)
-        for alarm in store.list_alarms(session=session):
-            if alarm.key.startswith(f"{DETECTOR}:") and alarm.key.removeprefix(f"{DETECTOR}:") not in worst:
-                alarm.status, alarm.updated_at = "resolved", now
-                session.add(alarm)
-                findings.append(
-                    Finding(
-                        detector=DETECTOR,
-                        key=alarm.key,
-                        status="resolved",
-                        severity="medium",
-                        title=f"Finance gap closed: {alarm.key.removeprefix(DETECTOR + ':')}"[:150],
-                        summary="afterlaunch's cost and the provider's agree again within the threshold.",
-                        labels=json.loads(alarm.labels),
-                        started_at=alarm.started_at,
-                    )
-                )
-        if dry_run:
-            session.rollback()
+        )
     return findings
+
+
+def resolved_gap(alarm: DetectorAlarm, last: Finding, now: datetime) -> Finding:
+    """The gap closed: the same key, resolved."""
+    return last.with_(
+        status="resolved",
+        title=f"Finance gap closed: {alarm.key.removeprefix(DETECTOR + ':')}"[:150],
+        summary="afterlaunch's cost and the provider's agree again within the threshold.",
+        figures=[],
+        memo={},
+    )
 
 
 def _gap_title(model: str, ours: float, theirs: float, days: int) -> str:

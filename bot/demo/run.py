@@ -1,7 +1,7 @@
 """``afterlaunch demo``: the real service on SQLite, fed a synthetic week through the real API.
 
-Each later capability adds a step to ``STEPS``; a step gets the running context
-and prints what a person would see.
+Each installed capability adds its scenes (``Capability.demo``); a scene gets the
+running context and prints what a person would see.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ import click
 import httpx
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from bot.alerts.demo import paged_alert
 from bot.app import create_app
+from bot.capabilities import installed
 from bot.config import Settings, load_settings
 from bot.demo.server import BackgroundServer
 from bot.demo.traffic import TENANTS, generate
-from bot.flags.demo import show_killswitch
 from bot.services import Services, build_services
 from storage import keys as key_store
 from storage import rollups
@@ -132,33 +131,9 @@ def show_summary(ctx: DemoContext) -> None:
     click.echo(text)
 
 
-def _cost_spike(ctx: DemoContext) -> None:
-    from bot.cost.demo import cost_spike
-
-    cost_spike(ctx)
-
-
-def _refusal_shift(ctx: DemoContext) -> None:
-    from bot.refusals.demo import provider_update
-
-    provider_update(ctx)
-
-
-def _triage(ctx: DemoContext) -> None:
-    from bot.triage.demo import show_triage
-
-    show_triage(ctx)
-
-
-STEPS: list[Callable[[DemoContext], None]] = [
-    send_week,
-    show_summary,
-    paged_alert,
-    _cost_spike,
-    show_killswitch,
-    _refusal_shift,
-    _triage,
-]
+def steps() -> list[Callable[[DemoContext], None]]:
+    """The core's steps (send a week, show the summary), then each installed capability's scenes in order."""
+    return [send_week, show_summary, *(scene for capability in installed() for scene in capability.demo)]
 
 
 def run_demo(*, data_dir: Path | None, days: int, per_day: int) -> DemoContext:
@@ -181,7 +156,7 @@ def run_demo(*, data_dir: Path | None, days: int, per_day: int) -> DemoContext:
         click.echo(f"service listening on {server.url}\n")
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {raw_key}"}, timeout=60) as client:
             ctx = DemoContext(settings, services, client, raw_key, datetime.now(UTC), days, per_day)
-            for step in STEPS:
+            for step in steps():
                 step(ctx)
     services.close()
     return ctx

@@ -12,7 +12,9 @@ from bot.cards import blocks as b
 from bot.cards.blocks import Card
 from bot.cards.limits import HEADER_TEXT, SECTION_TEXT, truncate_text
 from bot.cards.text import render
+from bot.detectors import open_alarms
 from bot.errors import UserError
+from bot.refusals import shift
 from bot.refusals.chart import Line, Marker, render_png
 from bot.refusals.stats import wilson
 from bot.services import Services
@@ -84,7 +86,6 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
         )
         snapshots = store.list_snapshots(session=session, since_ms=start * 1000, until_ms=end * 1000, where=where)
         rules = _rule_counts(session, max(start, end - RULES_WINDOW), end, where)
-        alarms = store.list_alarms(session=session)
     if not current and query.category:
         raise UserError(
             f"no requests in category '{query.category}' in the last {query.window}. "
@@ -98,7 +99,11 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
     base_n = sum(int(t["requests"]) for t in baseline.values())
     base_k = sum(int(t["refusals"]) for t in baseline.values())
     markers = _markers(snapshots)
-    open_alarms = [a for a in alarms.values() if not query.category or f"category={query.category}" in a.scope]
+    shifts = [
+        {"scope": a.memo.get("scope", a.key), "started_at": a.started_at}
+        for a in open_alarms(services, shift.DETECTOR).values()
+    ]
+    shifts = [a for a in shifts if not query.category or f"category={query.category}" in a["scope"]]
     text = render(
         "refusals_command.md.j2",
         query=query,
@@ -108,7 +113,7 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
         markers=markers[:8],
         rules=rules,
         rules_hours=min(WINDOWS[query.window], RULES_WINDOW) // 3600,
-        alarms=open_alarms[:5],
+        alarms=shifts[:5],
     )
     title = f"Refusals · {query.category or 'all categories'} · {query.window} by {query.by}"
     card = Card(

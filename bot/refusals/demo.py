@@ -108,7 +108,7 @@ def _wait_for_outbox(ctx: DemoContext, timeout: float = 15.0) -> None:
 
 
 def _detect(ctx: DemoContext, now: datetime) -> list[Finding]:
-    only = ["model_change", "refusal_shift"]
+    only = ["refusal_shift"]
     try:
         return run_detectors(ctx.services, now, only=only)
     except ImportError:  # the alert pipeline is not installed: show the findings without cards

@@ -1,4 +1,4 @@
-"""The model_change detector: records every (provider, model, system_fingerprint) each cohort is served.
+"""The model_change job: records every (provider, model, system_fingerprint) each cohort is served.
 
 It reads requests stored since its last position (kept in a table: it resumes after a restart, on any
 replica) rather than working in the ingest hot path. Requests received in the last SCAN_LAG are left for
@@ -17,7 +17,6 @@ from bot.cards import blocks as b
 from bot.cards.blocks import Card
 from bot.cards.limits import HEADER_TEXT, SECTION_TEXT, truncate_text
 from bot.cards.text import render
-from bot.detectors import Finding
 from bot.runbooks import default_runbook_dir, load_runbooks, match_runbook, render_steps
 from bot.services import Services
 from bot.slack.post import post_card
@@ -85,16 +84,6 @@ def scan(services: Services, now: datetime, *, lag: timedelta = SCAN_LAG) -> lis
     if any(s.announced for s in found):
         services.wake_outbox.set()
     return found
-
-
-def detect(services: Services, now: datetime, *, dry_run: bool = False) -> list[Finding]:
-    """The detector: its news is an info card in the ops channel, not an alert, so it returns no findings.
-
-    Its whole effect is recording snapshots and posting those cards, so a dry run does nothing.
-    """
-    if not dry_run:
-        scan(services, now)
-    return []
 
 
 def _committed_prefix(rows: list[ScannedRequest], cutoff_ms: int) -> list[ScannedRequest]:

@@ -1,8 +1,8 @@
 """The refusal_shift detector: a CUSUM per category (and per busy tenant) on the rollups, every few minutes.
 
 Each run rebuilds the CUSUM over the last WINDOW from 5-minute buckets, against a baseline from the
-cohort's own preceding BASELINE_DAYS. Open alarms live in a table, so every replica and every restart
-reports one firing finding per shift (with a stable key) and one resolved finding when it clears.
+cohort's own preceding BASELINE_DAYS. The kernel keeps the open alarms; this detector reads them to keep
+a shift's key and to hold an open shift with the CUSUM's lower (hysteresis) threshold.
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import orjson
-
 from bot.cards.text import pct, render
-from bot.detectors import Finding
+from bot.detectors import Finding, open_alarms
+from bot.detectors.kernel import OpenAlarm
 from bot.refusals.stats import CusumResult, ShiftParams, baseline_rate, cusum, is_shift, wilson
 from bot.services import Services
 from storage import refusals as store
 from storage import rollups
-from storage.refusals_models import ModelSnapshot, RefusalAlarm
+from storage.alarms import DetectorAlarm
+from storage.refusals_models import ModelSnapshot
 
 DETECTOR = "refusal_shift"
 STEP = 300
@@ -102,51 +102,25 @@ def evaluate(services: Services, now: datetime, params: ShiftParams) -> list[Eva
     return out
 
 
-def detect(
-    services: Services, now: datetime, params: ShiftParams | None = None, *, dry_run: bool = False
-) -> list[Finding]:
-    """The detector: firing findings for shifts (new or still open) and one resolved finding per cleared shift.
-
-    ``dry_run`` (``afterlaunch detect --dry-run``) reports the same findings and leaves the alarm state as it was.
-    """
+def detect(services: Services, now: datetime, params: ShiftParams | None = None) -> list[Finding]:
+    """The detector: a firing finding per shift (new or still open); the kernel resolves those that clear."""
     params = params or ShiftParams()
     evaluations = evaluate(services, now, params)
-    with services.db.session() as session:
-        alarms = store.list_alarms(session=session)
+    alarms = {a.memo.get("scope", ""): a for a in open_alarms(services, DETECTOR).values()}
     shifted = [e for e in evaluations if is_shift(e.result, params, open_alarm=e.scope.key in alarms)]
     firing_categories = {e.scope.category for e in shifted if e.scope.tenant is None}
     # A tenant's shift inside a category that shifts as a whole is the same story: one card, the category's.
-    # Its own open alarm is kept as it is (neither repeated nor resolved) while the category's card stands.
-    firing = []
-    for e in shifted:
-        if e.scope.tenant is not None and e.scope.category in firing_categories:
-            alarms.pop(e.scope.key, None)
-        else:
-            firing.append((e, alarms.pop(e.scope.key, None)))
-    findings = [_firing_finding(services, e, now, alarm, params) for e, alarm in firing]
-    resolved = [_resolved_finding(alarm, now) for alarm in alarms.values()]
-    if dry_run:
-        return findings + resolved
-    with services.db.write_session() as session:
-        for (e, alarm), finding in zip(firing, findings, strict=True):
-            store.save_alarm(
-                session=session,
-                alarm=RefusalAlarm(
-                    scope=e.scope.key,
-                    finding_key=finding.key,
-                    started_at=finding.started_at,
-                    fired_at=alarm.fired_at if alarm else now,
-                    labels=orjson.dumps(finding.labels).decode(),  # bounded: category, tenant, model columns
-                    updated_at=now,
-                ),
-            )
-        for scope_key in alarms:
-            store.delete_alarm(session=session, scope=scope_key)
-    return findings + resolved
+    # A tenant's alarm opened before its category's keeps being reported rather than resolved.
+    firing = [
+        (e, alarms.get(e.scope.key))
+        for e in shifted
+        if e.scope.tenant is None or e.scope.category not in firing_categories or e.scope.key in alarms
+    ]
+    return [_firing_finding(services, e, now, alarm, params) for e, alarm in firing]
 
 
 def _firing_finding(
-    services: Services, e: Evaluation, now: datetime, alarm: RefusalAlarm | None, params: ShiftParams
+    services: Services, e: Evaluation, now: datetime, alarm: OpenAlarm | None, params: ShiftParams
 ) -> Finding:
     started_at = alarm.started_at if alarm else (e.started_at or now)
     start_s = int(e.started_at.timestamp()) if e.started_at else int(now.timestamp()) // 60 * 60
@@ -208,7 +182,7 @@ def _firing_finding(
         figures.append((f"Refused {r.request_id}", f"{triple} · {r.refusal_rule or 'client'}"))
     return Finding(
         detector=DETECTOR,
-        key=alarm.finding_key if alarm else f"{DETECTOR}:{e.scope.key}:{int(now.timestamp())}",
+        key=alarm.key if alarm else f"{DETECTOR}:{e.scope.key}:{int(now.timestamp())}",
         status="firing",
         severity="high" if e.scope.tenant is None else "medium",
         title=str(render("refusals_shift_title.md.j2", **context)),
@@ -217,21 +191,16 @@ def _firing_finding(
         started_at=started_at,
         figures=figures,
         sample_request_ids=[r.request_id for r in samples],
+        cause="provider_model_update" if snap else "refusal_rate_shift",
+        memo={"scope": e.scope.key},
     )
 
 
-def _resolved_finding(alarm: RefusalAlarm, now: datetime) -> Finding:
-    labels = orjson.loads(alarm.labels)
-    text = render("refusals_resolved.md.j2", labels=labels, started_at=alarm.started_at, now=now)
-    return Finding(
-        detector=DETECTOR,
-        key=alarm.finding_key,
-        status="resolved",
-        severity="info",
-        title=str(text),
-        summary=str(text),
-        labels=labels,
-        started_at=alarm.started_at,
+def resolved(alarm: DetectorAlarm, last: Finding, now: datetime) -> Finding:
+    """The rate is back near its baseline: the same key, resolved, so the card closes itself."""
+    text = render("refusals_resolved.md.j2", labels=last.labels, started_at=alarm.started_at, now=now)
+    return last.with_(
+        status="resolved", severity="info", title=str(text), summary=str(text), figures=[], sample_request_ids=[]
     )
 
 

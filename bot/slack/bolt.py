@@ -1,8 +1,8 @@
 """The Bolt app: listeners are thin (ack, parse, call a plain function, reply).
 
 Built per service instance (never at import time). Slash commands come from the
-registry; capabilities register their interactive listeners in
-``interaction_registrars``. A listener acks and does only quick work (a
+registry; installed capabilities register their interactive listeners
+(``Capability.listeners``, read by ``interaction_registrars``). A listener acks and does only quick work (a
 database write, views.open); anything slow runs in Bolt's lazy listeners after
 the ack, so Slack's 3-second limit is never at risk.
 """
@@ -131,12 +131,10 @@ Registrar = Callable[[App, Services, AccessChecker], None]
 
 
 def interaction_registrars() -> list[Registrar]:
-    """Capabilities that add buttons, modals and shortcuts register them here."""
-    from bot.alerts import slack as alerts
-    from bot.flags import slack as killswitch
-    from bot.triage import slack as triage
+    """The buttons, modals and shortcuts of every installed capability (``Capability.listeners``)."""
+    from bot.capabilities import installed
 
-    return [killswitch.register, alerts.register, triage.register]
+    return [register for capability in installed() for register in capability.listeners]
 
 
 def create_bolt_app(

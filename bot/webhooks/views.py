@@ -14,7 +14,7 @@ from starlette.routing import Route
 from bot.alerts.model import AlertIn
 from bot.alerts.service import receive
 from bot.errors import ApiError
-from bot.ingest.views import error_response, json_response
+from bot.http import error_response, json_response
 from bot.services import Services
 from bot.webhooks import alertmanager, generic, grafana, pagerduty
 from bot.webhooks.auth import authenticate

@@ -1,6 +1,7 @@
 from alembic import context
 from sqlmodel import SQLModel
 
+import storage.alarms
 import storage.alerts_models
 import storage.cost_models
 import storage.flags_models

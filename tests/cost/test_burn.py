@@ -22,6 +22,7 @@ from bot.cost.burn import (
     volume_ok,
 )
 from bot.cost.detector import detect_cost_burn
+from bot.detectors import run_detectors
 from bot.services import Services
 from tests.cost.helpers import rollup_row, write_minutes
 
@@ -99,16 +100,17 @@ def test_detector_fires_resolves_and_guards_small_cohorts(services: Services) ->
 
     # one minute later, still burning: the same key again, the same start (one card, updated)
     write_minutes(services, [rollup_row(end, 0.04, 2, tenant="a"), rollup_row(end, 0.01, 2, tenant="b")])
-    again = detect_cost_burn(services, NOW + timedelta(minutes=1))
+    run_detectors(services, NOW, only=["cost_burn"])  # the kernel opens the alarm
+    again = run_detectors(services, NOW + timedelta(minutes=1), only=["cost_burn"])
     assert [(g.key, g.status) for g in again] == [("cost_burn:tenant=a", "firing")]
     assert again[0].started_at == f.started_at
 
     # the burn stops: five normal minutes and the short window resolves it
     rows = [rollup_row(end + 60 * i, 0.01, 2, tenant=t) for i in range(1, 6) for t in ("a", "b")]
     write_minutes(services, rows)
-    done = detect_cost_burn(services, NOW + timedelta(minutes=6))
+    done = run_detectors(services, NOW + timedelta(minutes=6), only=["cost_burn"])
     assert [(g.key, g.status) for g in done] == [("cost_burn:tenant=a", "resolved")]
-    assert detect_cost_burn(services, NOW + timedelta(minutes=7)) == []
+    assert run_detectors(services, NOW + timedelta(minutes=7), only=["cost_burn"]) == []
 
 
 def test_detector_does_not_fire_before_the_spike_is_sure(services: Services) -> None:

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.__main__ import cli
 from bot.services import Services
+from storage.alarms import DetectorAlarm
 from storage.alerts_models import Alert
-from storage.cost_models import CostAlarm
 from tests.cost.helpers import rollup_row, write_minutes
 from tests.cost.test_burn import NOW, _flat
 
@@ -43,7 +43,7 @@ def _detect(*args: str) -> str:
 
 def _counts(services: Services) -> tuple[list[tuple[str, str]], int]:
     with services.db.session() as session:
-        alarms = [(a.key, a.status) for a in session.scalars(select(CostAlarm).order_by(CostAlarm.key))]
+        alarms = [(a.key, a.status) for a in session.scalars(select(DetectorAlarm).order_by(DetectorAlarm.key))]
         alerts = session.scalar(select(func.count()).select_from(Alert)) or 0
     return alarms, alerts
 
@@ -62,14 +62,14 @@ def test_real_run_records_then_dry_run_leaves_the_resolution_unwritten(cli_env: 
     out = _detect("--at", AT)
     assert "(dry run)" not in out and f"key={KEY}" in out
     alarms, alerts = _counts(cli_env)
-    assert alarms == [(KEY, "firing")] and alerts == 1
+    assert alarms == [(KEY, "open")] and alerts == 1
 
     end = int(NOW.timestamp())
     write_minutes(cli_env, [rollup_row(end + 60 * i, 0.01, 2, tenant=t) for i in range(0, 6) for t in ("a", "b")])
     later = (NOW + timedelta(minutes=6)).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = _detect("--at", later, "--dry-run")
     assert "[resolved critical] Spend burn stopped: tenant=a" in out
-    assert _counts(cli_env) == ([(KEY, "firing")], 1)  # the dry run did not resolve the stored alarm
+    assert _counts(cli_env) == ([(KEY, "open")], 1)  # the dry run did not resolve the stored alarm
 
     _detect("--at", later)
     assert _counts(cli_env)[0] == [(KEY, "resolved")]
@@ -82,3 +82,14 @@ def test_bad_time_is_refused_by_name(cli_env: Services) -> None:
     assert result.exit_code != 0 and "time zone" in result.output
     result = CliRunner().invoke(cli, ["detect", "--only", "nope", "--dry-run"])
     assert result.exit_code != 0 and "unknown detector(s): nope" in result.output
+
+
+def test_json_gives_the_burn_with_its_cause_runbook_and_kill_switch(cli_env: Services) -> None:
+    import json
+
+    [line] = [json.loads(x) for x in _detect("--at", AT, "--dry-run", "--json").splitlines()]
+    assert (line["detector"], line["key"], line["incident"], line["status"]) == ("cost_burn", KEY, KEY, "firing")
+    assert line["severity"] == "critical" and line["cohort"] == {"tenant": "a"}
+    assert line["cause"] == "unknown" and line["runbook"] == "cost-burn-unknown"
+    assert line["suggested_flag"] == "assistant tenant=a"
+    assert line["started_at"] == "2026-11-04T12:00:00+00:00" and "tenant=a" in line["summary"]

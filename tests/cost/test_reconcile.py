@@ -16,7 +16,8 @@ from pydantic import SecretStr
 from bot.config import CostConfig
 from bot.cost.command import COMMAND
 from bot.cost.providers import fetch_anthropic, fetch_openai, parse_csv
-from bot.cost.reconcile import compare, detect_finance_gap, import_configured
+from bot.cost.reconcile import compare, import_configured
+from bot.detectors import run_detectors
 from bot.errors import UserError
 from bot.services import Services
 from bot.slack.registry import CommandRequest, run_command
@@ -177,7 +178,7 @@ def test_reconcile_shows_differences_and_raises_a_gap(
     assert (g.ours, g.theirs) == (pytest.approx(12.0), pytest.approx(12.5)) and g.ratio == pytest.approx(0.04)
     assert gaps[("2026-11-02", "claude-haiku-4-5")].ratio == pytest.approx(0.05 / 5.05, rel=1e-3)
 
-    findings = detect_finance_gap(services, NOW)
+    findings = run_detectors(services, NOW, only=["finance_gap"])
     assert [(f.key, f.status, f.labels) for f in findings] == [
         ("finance_gap:gpt-4o-mini", "firing", {"detector": "finance_gap", "model": "gpt-4o-mini"})
     ]
@@ -198,7 +199,9 @@ def test_reconcile_shows_differences_and_raises_a_gap(
                 store.ProviderCost.model == "gpt-4o-mini-2024-07-18", store.ProviderCost.day == "2026-11-03"
             )
         )
-    assert [(f.key, f.status) for f in detect_finance_gap(services, NOW)] == [("finance_gap:gpt-4o-mini", "resolved")]
+    assert [(f.key, f.status) for f in run_detectors(services, NOW, only=["finance_gap"])] == [
+        ("finance_gap:gpt-4o-mini", "resolved")
+    ]
 
 
 def test_bad_key_is_refused_without_leaking_it(provider_url: str) -> None:

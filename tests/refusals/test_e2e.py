@@ -65,7 +65,7 @@ def test_afterlaunch_detect_runs_the_refusal_detectors(tmp_path: Path) -> None:
         services.close()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AFTERLAUNCH_", "DATABASE_URL"))}
     env.update({"AFTERLAUNCH_DATA_DIR": str(data), "AFTERLAUNCH_CONFIG": str(tmp_path / "none.toml")})
-    args = ["detect", "--at", "2026-11-20T12:00:00Z", "--only", "model_change", "--only", "refusal_shift", "--dry-run"]
+    args = ["detect", "--at", "2026-11-20T12:00:00Z", "--only", "refusal_shift", "--dry-run"]
     done = subprocess.run(
         [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, timeout=300, check=False
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from bot.detectors import run_detectors
+from bot.detectors import Finding, run_detectors
 from bot.refusals import models_seen, shift
 from bot.services import Services
+from storage import alarms
 from storage import refusals as store
 from tests.refusals.helpers import T0, event, send, step_rate, write_traffic
 
@@ -53,6 +54,11 @@ def seed(services: Services) -> None:
     models_seen.scan(services, T0)
 
 
+def _run(services: Services, now: datetime) -> list[Finding]:
+    """The detector through the kernel, which keeps its alarms (and delivers its cards)."""
+    return run_detectors(services, now, only=["refusal_shift"])
+
+
 def test_fires_on_a_doubling_with_rates_start_snapshot_and_samples(services: Services) -> None:
     seed(services)
     findings = run_detectors(services, T0, only=["refusal_shift"], dry_run=True)
@@ -88,19 +94,19 @@ def test_noise_and_thin_categories_stay_silent_at_every_look(services: Services)
 
 def test_one_card_per_shift_then_resolved_once(services: Services) -> None:
     seed(services)
-    [first] = shift.detect(services, T0)
-    [again] = shift.detect(services, T0 + timedelta(minutes=5))
+    [first] = _run(services, T0)
+    [again] = _run(services, T0 + timedelta(minutes=5))
     assert again.key == first.key and again.status == "firing" and again.started_at == first.started_at
     write_traffic(
         services, start=T0, end=T0 + timedelta(hours=8), per_hour=2000, rate=lambda t: 0.02, seed=9, category="billing"
     )
-    [resolved] = shift.detect(services, T0 + timedelta(hours=8))
+    [resolved] = _run(services, T0 + timedelta(hours=8))
     assert resolved.status == "resolved" and resolved.key == first.key
     assert resolved.labels["category"] == "billing"
     assert "back near its baseline" in resolved.title
-    assert shift.detect(services, T0 + timedelta(hours=8, minutes=5)) == []
+    assert _run(services, T0 + timedelta(hours=8, minutes=5)) == []
     with services.db.session() as session:
-        assert store.list_alarms(session=session) == {}
+        assert alarms.count_alarms(session=session, status="open") == 0
 
 
 def test_a_tenant_of_its_own_fires_when_the_category_does_not(services: Services) -> None:
@@ -121,12 +127,12 @@ def test_a_dry_run_reports_the_shift_and_writes_no_state(services: Services) -> 
     with services.db.session() as session:
         position = store.get_scan_position(session=session, name=models_seen.SCAN_NAME)
     send(services, [event(T0 + timedelta(minutes=1), 99, model="a-model-never-seen", system_fingerprint="fp_x")], T0)
-    [dry] = run_detectors(services, T0 + timedelta(minutes=30), only=["model_change", "refusal_shift"], dry_run=True)
+    [dry] = run_detectors(services, T0 + timedelta(minutes=30), only=["refusal_shift"], dry_run=True)
     assert dry.status == "firing" and dry.labels["category"] == "billing"
     with services.db.session() as session:
-        assert store.list_alarms(session=session) == {}  # no alarm saved: the next real run fires anew
+        assert alarms.count_alarms(session=session) == 0  # no alarm saved: the next real run fires anew
         assert store.get_scan_position(session=session, name=models_seen.SCAN_NAME) == position
-    [real] = shift.detect(services, T0 + timedelta(minutes=30))
+    [real] = _run(services, T0 + timedelta(minutes=30))
     assert real.key == dry.key
     with services.db.session() as session:
-        assert set(store.list_alarms(session=session)) != set()
+        assert alarms.count_alarms(session=session, status="open") == 1

@@ -6,10 +6,8 @@ from bot.slack.registry import SlashCommand
 
 
 def all_commands() -> list[SlashCommand]:
-    from bot.cost import command as cost_command
-    from bot.flags import slack as killswitch
-    from bot.refusals import command as refusals
+    """``/afterlaunch`` first, then each installed capability's commands in the order of the list."""
+    from bot.capabilities import installed
     from bot.slack.commands import afterlaunch
-    from bot.triage import slack as triage
 
-    return [afterlaunch.COMMAND, killswitch.COMMAND, refusals.COMMAND, cost_command.COMMAND, triage.COMMAND]
+    return [afterlaunch.COMMAND, *(c for capability in installed() for c in capability.commands)]
