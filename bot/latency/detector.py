@@ -7,7 +7,6 @@ Findings are per intent (and path) or per provider, never per tenant: the tenant
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,15 +76,15 @@ def _ms(v: float | None) -> str:
 def make_finding(
     *, key: str, cause: str, runbook: str, incident: str, suggested_flag: str | None, labels: dict[str, str], **kw: Any
 ) -> Finding:
-    """A Finding carrying cause, runbook, suggested flag and incident key as fields where the kernel has
-    them, and as labels as well, so the runbook matcher and older readers see them too."""
-    extra = {"cause": cause, "runbook": runbook, "incident": incident, "suggested_flag": suggested_flag}
-    names = {f.name for f in dataclasses.fields(Finding)}
+    """A latency finding; ``cause`` rides in the labels too, so the runbook matcher and the card see it."""
     return Finding(
         detector=DETECTOR,
         key=key,
         labels={"cause": cause, **labels},
-        **{k: v for k, v in extra.items() if k in names},
+        cause=cause,
+        runbook=runbook,
+        incident=incident,
+        suggested_flag=suggested_flag,
         **kw,
     )
 

@@ -181,3 +181,16 @@ def _row_budget(states: list[BudgetState], dim: str, name: str, scope: dict[str,
         if dim == "path" and scope.get("intent") == b.intent and b.path == name:
             return "over" if st.over else "ok"
     return None
+
+
+def budget_states(*, session: Session, cfg: LatencyConfig, start: int, end: int) -> list[BudgetState]:
+    """Every configured budget against the percentiles of [start, end), from the rollups."""
+    intents = sorted({b.intent for b in cfg.budgets})
+    if not intents:
+        return []
+    rows = store.list_latency_rows(session=session, start=start, end=end, intents=intents)
+    (cohorts,) = fold(rows, _cohort)
+    return [
+        _state(b, regroup(cohorts, lambda c, b=b: "in" if _matches(b, *c) else None).get("in", Group()))
+        for b in cfg.budgets
+    ]
