@@ -1,4 +1,4 @@
-"""The terminal paths: ``afterlaunch detect --json`` reports the share alarm, ``afterlaunch ask "/latency ..."`` answers."""
+"""The terminal: ``afterlaunch detect --json`` reports the share alarm, ``afterlaunch ask "/latency"`` answers."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ END = int(T0.timestamp())
 def cli_env(services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Services:
     config = tmp_path / "afterlaunch.toml"
     config.write_text(
-        f'[latency]\nfallback_paths = ["{FALLBACK}"]\n\n[[latency.budgets]]\nintent = "billing_question"\np95_ms = 1500\n'
+        f'[latency]\nfallback_paths = ["{FALLBACK}"]\n\n'
+        '[[latency.budgets]]\nintent = "billing_question"\np95_ms = 1500\n'
     )
     monkeypatch.setenv("DATABASE_URL", services.settings.db_url)
     monkeypatch.setenv("AFTERLAUNCH_CONFIG", str(config))
