@@ -34,6 +34,7 @@ class LatencyRow:
     errors: int
     timeouts: int
     hist: str
+    ttft: str = "{}"
 
 
 def _check(where: dict[str, str] | None) -> None:
@@ -104,9 +105,9 @@ def list_latency_rows(
         conds += [table.c[k] == v for k, v in (where or {}).items()]
         if intents is not None:
             conds.append(table.c.intent.in_(list(intents)))
-        stmt = select(*cols, table.c.requests, table.c.errors, table.c.timeouts, table.c.latency_hist).where(
-            and_(*conds)
-        )
+        stmt = select(
+            *cols, table.c.requests, table.c.errors, table.c.timeouts, table.c.latency_hist, table.c.ttft_hist
+        ).where(and_(*conds))
         out.extend(LatencyRow(*row) for row in session.connection().execute(stmt).fetchall())
     return out
 

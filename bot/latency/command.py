@@ -89,6 +89,7 @@ def render_card(report: Report) -> Card:
         p50=_ms(t.percentile(0.5)),
         p95=_ms(t.percentile(0.95)),
         p99=_ms(t.percentile(0.99)),
+        ttft=None if not t.ttft else _ms(t.ttft_percentile(0.95)),
         change=_change(t.percentile(0.95), p.percentile(0.95)),
         before_requests=p.requests,
     )
@@ -102,10 +103,11 @@ def render_card(report: Report) -> Card:
             "p99": _ms(r.p99),
             "change": _change(r.p95, r.p95_before),
             "budget": r.budget,
+            "ttft": None if r.ttft_p95 is None else _ms(r.ttft_p95),
         }
         for r in report.rows
     ]
-    body = render("latency_rows.md.j2", dim=report.dim, rows=rows)
+    body = render("latency_rows.md.j2", dim=report.dim, rows=rows, ttft=any(r["ttft"] for r in rows))
     budgets = [
         {
             "scope": st.budget.describe(),

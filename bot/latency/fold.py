@@ -45,8 +45,10 @@ class Group:
     errors: int = 0
     timeouts: int = 0
     hist: dict[int, int] = field(default_factory=dict)
+    ttft: dict[int, int] = field(default_factory=dict)
+    """Time to first token, for the requests that report it."""
 
-    def add(self, row: LatencyRow, counts: dict[str, int]) -> None:
+    def add(self, row: LatencyRow, counts: dict[str, int], ttft: dict[str, int] | None = None) -> None:
         """Add a row; its histogram keys stay as decoded (strings) until ``fold`` finishes."""
         self.requests += row.requests
         self.errors += row.errors
@@ -55,17 +57,24 @@ class Group:
         get = hist.get
         for k, n in counts.items():
             hist[k] = get(k, 0) + n
+        if ttft:
+            t: dict = self.ttft
+            for k, n in ttft.items():
+                t[k] = t.get(k, 0) + n
 
     def merge(self, other: Group) -> None:
         self.requests += other.requests
         self.errors += other.errors
         self.timeouts += other.timeouts
-        hist = self.hist
-        for k, n in other.hist.items():
-            hist[k] = hist.get(k, 0) + n
+        for mine, theirs in ((self.hist, other.hist), (self.ttft, other.ttft)):
+            for k, n in theirs.items():
+                mine[k] = mine.get(k, 0) + n
 
     def percentile(self, q: float) -> float | None:
         return histogram.quantile(self.hist, q)
+
+    def ttft_percentile(self, q: float) -> float | None:
+        return histogram.quantile(self.ttft, q)
 
     @property
     def measured(self) -> int:
@@ -84,6 +93,7 @@ def fold(rows: Iterable[LatencyRow], *keys: Callable[[LatencyRow], Hashable]) ->
     loads = orjson.loads
     for row in rows:
         counts = loads(row.hist) if row.hist and row.hist != "{}" else {}
+        ttft = loads(row.ttft) if row.ttft and row.ttft != "{}" else None
         for groups, key_of in zip(out, keys, strict=True):
             key = key_of(row)
             if key is None:
@@ -91,10 +101,12 @@ def fold(rows: Iterable[LatencyRow], *keys: Callable[[LatencyRow], Hashable]) ->
             group = groups.get(key)
             if group is None:
                 group = groups[key] = Group()
-            group.add(row, counts)
+            group.add(row, counts, ttft)
     for groups in out:
         for group in groups.values():
             group.hist = {int(k): n for k, n in group.hist.items()}
+            if group.ttft:
+                group.ttft = {int(k): n for k, n in group.ttft.items()}
     return out
 
 

@@ -35,6 +35,7 @@ class Row:
     p99: float | None
     p95_before: float | None
     budget: str | None = None
+    ttft_p95: float | None = None
 
 
 @dataclass
@@ -70,6 +71,8 @@ class Report:
 def _state(budget: LatencyBudget, group: Group) -> BudgetState:
     names = {0.5: "P50", 0.95: "P95", 0.99: "P99"}
     checks = [(names[q], limit, group.percentile(q)) for q, limit in sorted(budget.limits().items())]
+    if budget.ttft_p95_ms is not None:
+        checks.append(("TTFT P95", budget.ttft_p95_ms, group.ttft_percentile(0.95)))
     return BudgetState(budget=budget, checks=checks, requests=group.requests)
 
 
@@ -135,6 +138,7 @@ def build_report(
                 p99=g.percentile(0.99),
                 p95_before=prev.percentile(0.95) if prev else None,
                 budget=_row_budget(states, dim, str(name), scope),
+                ttft_p95=g.ttft_percentile(0.95),
             )
         )
     overall_p95 = total.percentile(0.95)

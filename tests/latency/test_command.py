@@ -165,3 +165,28 @@ def test_who_lives_in_the_tail(services: Services) -> None:
     text = _ask(services, "7d").card.blocks[3]["text"]["text"]
     assert "tenant `slowcorp`" in text
     assert "tenant `acme`" not in text
+
+
+def test_ttft_p95_shows_when_events_carry_it_and_budgets_check_it(services: Services) -> None:
+    configure(services, budgets=[{"intent": "billing_question", "ttft_p95_ms": 100}])
+    rows = _traffic()
+    rng = random.Random(4)
+    for r in rows:
+        if r["intent"] == "billing_question":
+            r["ttft_ms"] = 180 * math.exp(rng.gauss(0, 0.5))
+    write_rows(services, rows)
+    from bot.latency.report import build_report
+
+    end = int(NOW.timestamp()) // 60 * 60 + 60
+    with services.db.session() as session:
+        report = build_report(
+            session=session, cfg=services.settings.file.latency, window="7d", dim="intent", scope={}, end=end
+        )
+    by_name = {r.name: r for r in report.rows}
+    want = _exact([r["ttft_ms"] for r in rows if r["intent"] == "billing_question"], 0.95)
+    assert abs(by_name["billing_question"].ttft_p95 - want) / want <= 0.01
+    assert by_name["order_status"].ttft_p95 is None  # no event of it reports a first token
+    (state,) = report.budgets
+    assert state.checks[0][0] == "TTFT P95" and state.over
+    text = str(_ask(services, "by intent 7d").card.blocks)
+    assert "TTFT P95" in text and "time to first token P95" in text
