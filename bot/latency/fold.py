@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import orjson
 
 from storage import histogram
@@ -48,15 +49,11 @@ class Group:
     ttft: dict[int, int] = field(default_factory=dict)
     """Time to first token, for the requests that report it."""
 
-    def add(self, row: LatencyRow, counts: dict[str, int], ttft: dict[str, int] | None = None) -> None:
-        """Add a row; its histogram keys stay as decoded (strings) until ``fold`` finishes."""
+    def add_counts(self, row: LatencyRow, ttft: dict[str, int] | None = None) -> None:
+        """Add a row's counts (and its first-token histogram, keys as decoded until ``fold`` ends)."""
         self.requests += row.requests
         self.errors += row.errors
         self.timeouts += row.timeouts
-        hist: dict = self.hist
-        get = hist.get
-        for k, n in counts.items():
-            hist[k] = get(k, 0) + n
         if ttft:
             t: dict = self.ttft
             for k, n in ttft.items():
@@ -87,27 +84,74 @@ def dimension_value(row: LatencyRow, dim: str) -> str:
 
 
 def fold(rows: Iterable[LatencyRow], *keys: Callable[[LatencyRow], Hashable]) -> list[dict[Hashable, Group]]:
-    """One pass over the rows filling one grouping per key function (a key of None skips the row);
-    each row's histogram is decoded once whatever the number of groupings."""
+    """One pass over the rows filling one grouping per key function (a key of None skips the row).
+
+    Each row's histogram is decoded once whatever the number of groupings, and the merging is
+    one ``numpy.bincount`` per grouping over every (group, bucket) pair: a 7-day view folds tens
+    of thousands of hourly histograms, which a dictionary update per bucket made the slowest part.
+    """
+    rows = rows if isinstance(rows, list) else list(rows)
     out: list[dict[Hashable, Group]] = [{} for _ in keys]
+    members: list[list[Group]] = [[] for _ in keys]
+    ids: list[list[int]] = [[] for _ in keys]
+    index: list[dict[Hashable, int]] = [{} for _ in keys]
+    names: list[list[str]] = []
+    counts: list[int] = []
+    sizes: list[int] = []
     loads = orjson.loads
     for row in rows:
-        counts = loads(row.hist) if row.hist and row.hist != "{}" else {}
+        if row.hist and row.hist != "{}":
+            decoded = loads(row.hist)
+            names.extend(decoded)
+            counts.extend(decoded.values())
+            sizes.append(len(decoded))
+        else:
+            sizes.append(0)
         ttft = loads(row.ttft) if row.ttft and row.ttft != "{}" else None
-        for groups, key_of in zip(out, keys, strict=True):
+        for j, key_of in enumerate(keys):
             key = key_of(row)
             if key is None:
+                ids[j].append(-1)
                 continue
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = Group()
-            group.add(row, counts, ttft)
-    for groups in out:
-        for group in groups.values():
-            group.hist = {int(k): n for k, n in group.hist.items()}
+            number = index[j].get(key)
+            if number is None:
+                number = index[j][key] = len(members[j])
+                out[j][key] = Group()
+                members[j].append(out[j][key])
+            ids[j].append(number)
+            members[j][number].add_counts(row, ttft)
+    for groups in members:
+        for group in groups:
             if group.ttft:
                 group.ttft = {int(k): n for k, n in group.ttft.items()}
+    if names:
+        _merge_histograms(names, counts, sizes, ids, members)
     return out
+
+
+def _merge_histograms(
+    names: list[str], counts: list[int], sizes: list[int], ids: list[list[int]], members: list[list[Group]]
+) -> None:
+    buckets = np.array(names).astype(np.int64)
+    zero = buckets == histogram.ZERO_BUCKET
+    low = int(buckets[~zero].min()) if (~zero).any() else 0
+    column = np.where(zero, 0, buckets - low + 1)
+    width = int(column.max()) + 1
+    weights = np.array(counts, dtype=np.float64)
+    row_of = np.repeat(np.arange(len(sizes)), sizes)
+    for group_ids, groups in zip(ids, members, strict=True):
+        if not groups:
+            continue
+        g = np.array(group_ids, dtype=np.int64)[row_of]
+        keep = g >= 0
+        sums = np.bincount(g[keep] * width + column[keep], weights=weights[keep], minlength=len(groups) * width)
+        sums = sums.reshape(len(groups), width)
+        for i, group in enumerate(groups):
+            nz = np.nonzero(sums[i])[0]
+            group.hist = {
+                (histogram.ZERO_BUCKET if c == 0 else c + low - 1): int(n)
+                for c, n in zip(nz.tolist(), sums[i, nz].tolist(), strict=True)
+            }
 
 
 def regroup(groups: dict[Hashable, Group], key: Callable[[Hashable], Hashable | None]) -> dict[Hashable, Group]:
