@@ -8,8 +8,7 @@ only the groups it shows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, literal, select
 from sqlmodel import Session
@@ -21,8 +20,7 @@ LATENCY_DIMENSIONS = ("tenant", "intent", "path", "model")
 """The rollup dimensions ``/latency`` and the latency detector group by."""
 
 
-@dataclass(frozen=True)
-class LatencyRow:
+class LatencyRow(NamedTuple):
     """One stored rollup row's latency share: its time bucket, cohort, counts and encoded histogram."""
 
     bucket: int
@@ -108,7 +106,8 @@ def list_latency_rows(
         stmt = select(
             *cols, table.c.requests, table.c.errors, table.c.timeouts, table.c.latency_hist, table.c.ttft_hist
         ).where(and_(*conds))
-        out.extend(LatencyRow(*row) for row in session.connection().execute(stmt).fetchall())
+        # A named tuple straight from the driver's tuple: tens of thousands of rows per 7-day view.
+        out.extend(map(LatencyRow._make, session.connection().execute(stmt).fetchall()))
     return out
 
 
