@@ -11,13 +11,12 @@ import click
 
 from bot import logs
 from bot.config import ConfigError, Settings, load_settings
+from bot.errors import AfterlaunchError, problem_of
 
 
 def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration error: {exc}") from None
+    """Settings for a command; a bad one stops it with its name (the group turns the error into a message)."""
+    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -47,6 +46,14 @@ class CapabilityGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return super().get_command(ctx, cmd_name) or capability_commands().get(cmd_name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Every command's known errors become a one-line message (and exit 1), never a traceback."""
+        try:
+            return super().invoke(ctx)
+        except AfterlaunchError as exc:
+            prefix = "configuration error: " if isinstance(exc, ConfigError) else ""
+            raise click.ClickException(prefix + problem_of(exc, where=ctx.info_name or "afterlaunch").message) from None
 
 
 @click.group(cls=CapabilityGroup)
@@ -81,10 +88,7 @@ def serve(host: str | None, port: int | None, socket_mode: bool, workers: int) -
     if workers > 1:
         # Every process builds its own service from the same environment; the file
         # and advisory locks elect one of them to run the scheduler and send cards.
-        try:
-            build_services(settings).close()  # migrate once, and report a bad setting here
-        except ConfigError as exc:
-            raise click.ClickException(f"configuration error: {exc}") from None
+        build_services(settings).close()  # migrate once, and report a bad setting here
         os.environ["AFTERLAUNCH_HOST"], os.environ["AFTERLAUNCH_PORT"] = settings.host, str(settings.port)
         uvicorn.run(
             "bot.app:app_from_env",
@@ -96,10 +100,7 @@ def serve(host: str | None, port: int | None, socket_mode: bool, workers: int) -
             access_log=False,
         )
         return
-    try:
-        app = create_app(settings)
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration error: {exc}") from None
+    app = create_app(settings)
     if socket_mode:
         from bot.slack.socket import start_socket_mode
 

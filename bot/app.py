@@ -23,7 +23,7 @@ from bot import metrics, retention
 from bot.capabilities import Worker, installed
 from bot.config import Settings
 from bot.detectors.kernel import detector_jobs
-from bot.errors import ApiError
+from bot.errors import AfterlaunchError, ApiError
 from bot.http import authenticate, error_response, json_response
 from bot.scheduler import Job, Leadership, build_scheduler
 from bot.services import Services, build_services
@@ -113,6 +113,11 @@ async def list_outbox(request: Request) -> Response:
     return json_response({"messages": await run_in_threadpool(fetch)})
 
 
+async def _problem(request: Request, exc: Exception) -> Response:
+    """A known error a route raised becomes its HTTP problem response (the one mapping in bot.errors)."""
+    return error_response(exc, where=request.url.path)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -155,7 +160,7 @@ def create_app(
         *slack_routes(services),
         *(route for capability in installed() for route in capability.routes),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={AfterlaunchError: _problem})
     app.state.services = services
     return app
 

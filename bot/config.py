@@ -22,13 +22,15 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.errors import AfterlaunchError
+
 PLACEHOLDER_SECRETS = {"changeme", "changethis", "secret", "password", "xxx", "todo"}
 
 SlackId = Annotated[str, StringConstraints(pattern=r"^[USWGB][A-Z0-9]{2,}$")]
 """A Slack user (U/W), user group (S) or bot (B) id."""
 
 
-class ConfigError(Exception):
+class ConfigError(AfterlaunchError):
     """A setting is wrong; the message names it and says what is expected."""
 
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot import metrics
-from bot.errors import ApiError
+from bot.errors import ApiError, problem_of
 from bot.services import Services
 from storage import keys as key_store
 from storage.models import IngestKey
@@ -19,10 +19,12 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
 
 
-def error_response(err: ApiError) -> Response:
-    metrics.HTTP_ERRORS.labels(err.code).inc()
-    headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
-    return json_response({"error": err.code, "message": err.message}, err.status, headers)
+def error_response(err: BaseException, *, where: str = "this request") -> Response:
+    """The HTTP problem for any error: ``{"error": code, "message": what to fix}`` with its status."""
+    problem = problem_of(err, where=where)
+    metrics.HTTP_ERRORS.labels(problem.code).inc()
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    return json_response({"error": problem.code, "message": problem.message}, problem.status, headers)
 
 
 def authenticate(services: Services, request: Request, scope: str) -> IngestKey:

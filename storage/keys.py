@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
+from sqlalchemy import Connection, Row, text
 from sqlmodel import Session, select
 
 from storage.models import IngestKey
@@ -57,3 +58,15 @@ def revoke_key(*, session: Session, key_id: int, now: datetime) -> IngestKey | N
         key.revoked_at = now
         session.add(key)
     return key
+
+
+_KEY_AND_FLAGS_VERSION = text(
+    "SELECT k.scopes, k.tenant, k.revoked_at, (SELECT v.version FROM flag_versions v WHERE v.id = 1) AS version "
+    "FROM ingest_keys k WHERE k.key_hash = :h"
+)
+
+
+def get_key_with_flags_version(*, connection: Connection, raw: str) -> Row | None:
+    """A key's scopes, tenant and revocation with the deployment's flags version, in one statement:
+    flag evaluation runs it on every request, so it skips the ORM."""
+    return connection.execute(_KEY_AND_FLAGS_VERSION, {"h": hash_key(raw)}).first()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -17,32 +15,19 @@ from bot.cards.limits import HEADER_TEXT, SECTION_FIELD_TEXT, SECTION_TEXT, trun
 from bot.cards.text import Mrkdwn, render, slack_escape
 from bot.runbooks import (
     Runbook,
-    default_runbook_dir,
     kill_switch_scope,
-    load_runbooks,
     match_runbook,
     render_section,
     render_steps,
+    shipped_runbooks,
 )
 from storage.alerts_models import Alert, AlertDigest
-
-log = logging.getLogger(__name__)
 
 ICONS = {"critical": ":red_circle:", "high": ":large_orange_circle:", "medium": ":large_yellow_circle:"}
 ICONS |= {"low": ":large_blue_circle:", "info": ":white_circle:"}
 KEY_LABELS = ("alertname", "tenant", "detector", "cause", "service", "intent", "model", "prompt_version", "path")
 SILENCE_CHOICES = (("Silence 1 h", "1h"), ("Silence 4 h", "4h"), ("Silence 24 h", "24h"))
 FLAP_WINDOW = timedelta(hours=1)
-
-
-@lru_cache(maxsize=1)
-def shipped_runbooks() -> tuple[Runbook, ...]:
-    """Runbooks are read once per process; a broken folder leaves cards without steps, never without cards."""
-    try:
-        return tuple(load_runbooks(default_runbook_dir()))
-    except Exception:
-        log.exception("could not load the runbooks; alert cards will show no steps")
-        return ()
 
 
 def runbook_for(labels: dict[str, str]) -> Runbook | None:

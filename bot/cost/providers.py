@@ -17,6 +17,7 @@ import httpx
 from pydantic import SecretStr
 
 from bot.errors import UserError
+from bot.outbound import send_with_retries
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +40,14 @@ def _day(epoch: float) -> str:
 
 
 def _get(client: httpx.Client, url: str, params: Any, headers: dict[str, str], provider: str) -> dict[str, Any]:
-    for attempt in range(3):
-        try:
-            response = client.get(url, params=params, headers=headers)
-        except httpx.HTTPError as exc:
-            raise ProviderError(f"{provider}: {exc.__class__.__name__} calling the cost API") from None
-        if response.status_code in (429, 500, 502, 503, 504) and attempt < 2:
-            continue
-        if response.status_code != 200:
-            raise ProviderError(f"{provider}: the cost API answered {response.status_code}")
-        return response.json()
-    raise ProviderError(f"{provider}: the cost API kept failing")
+    """One page of a cost API, retried on 429/5xx (honouring Retry-After) and on connection failures."""
+    try:
+        response = send_with_retries(lambda: client.get(url, params=params, headers=headers))
+    except httpx.HTTPError as exc:
+        raise ProviderError(f"{provider}: {exc.__class__.__name__} calling the cost API") from None
+    if response.status_code != 200:
+        raise ProviderError(f"{provider}: the cost API answered {response.status_code}")
+    return response.json()
 
 
 def fetch_openai(

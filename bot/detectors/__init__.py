@@ -28,7 +28,7 @@ snapshots seen, imports) are scheduled jobs, not detectors.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -43,7 +43,8 @@ NOT_COHORT = frozenset({"detector", "cause", "severity", "incident"})
 
 @dataclass(frozen=True)
 class Finding:
-    """Something a detector saw. ``key`` is stable across runs, so one condition is one alarm.
+    """Something a detector saw. ``key`` is stable across runs, so one condition is one alarm; start it
+    with the detector's name (``latency_fallback:tenant=acme``): keys are unique across detectors.
 
     ``cause`` is a short machine name (``leaked_api_key``, ``fallback_share``);
     ``runbook`` the id (file stem under ``runbooks/``) of the runbook that fits;
@@ -108,23 +109,9 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         """The scripted form (``detect --json``, the alarm table): plain JSON types only."""
-        return {
-            "detector": self.detector,
-            "key": self.key,
-            "incident": self.incident,
-            "status": self.status,
-            "severity": self.severity,
-            "title": self.title,
-            "cause": self.cause,
-            "cohort": self.cohort,
-            "runbook": self.runbook,
-            "suggested_flag": self.suggested_flag,
-            "started_at": self.started_at.isoformat(),
-            "summary": self.summary,
-            "labels": self.labels,
-            "figures": [list(f) for f in self.figures],
-            "sample_request_ids": self.sample_request_ids,
-        }
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "memo"}
+        data.update(cohort=self.cohort, started_at=self.started_at.isoformat(), figures=[list(f) for f in self.figures])
+        return data
 
     def with_(self, **changes: Any) -> Finding:
         return replace(self, **changes)

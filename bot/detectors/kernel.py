@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from bot.capabilities import installed
@@ -51,15 +50,10 @@ def open_alarms(services: Services, detector: str) -> dict[str, OpenAlarm]:
     """A detector's open alarms by key: read-only, for stable keys, hysteresis and its memo."""
     with services.db.session() as session:
         rows = store.list_open_alarms(session=session, detectors=[detector])
+    kept = [f.name for f in fields(OpenAlarm) if f.name not in ("labels", "memo")]
     return {
         r.key: OpenAlarm(
-            key=r.key,
-            incident=r.incident,
-            severity=r.severity,
-            started_at=r.started_at,
-            first_seen=r.first_seen,
-            last_seen=r.last_seen,
-            clean_runs=r.clean_runs,
+            **{name: getattr(r, name) for name in kept},
             labels=json.loads(r.finding).get("labels", {}),
             memo=json.loads(r.memo),
         )
@@ -187,26 +181,16 @@ def default_resolved(alarm: DetectorAlarm, last: Finding, now: datetime) -> Find
     )
 
 
-@lru_cache(maxsize=1)
-def _runbooks() -> tuple[Any, ...]:
-    from bot.runbooks.loader import default_runbook_dir, load_runbooks
-
-    try:
-        return tuple(load_runbooks(default_runbook_dir()))
-    except Exception:
-        log.exception("could not load the runbooks; findings will name none")
-        return ()
-
-
 def with_runbook(finding: Finding) -> Finding:
     """Fill ``runbook`` (and ``suggested_flag``) from the shipped runbooks when the detector named none."""
     if finding.runbook:
         return finding
+    from bot.runbooks.loader import shipped_runbooks
     from bot.runbooks.match import kill_switch_scope, match_runbook
 
     labels = finding.alert_labels()
     try:
-        runbook = match_runbook(list(_runbooks()), labels)
+        runbook = match_runbook(list(shipped_runbooks()), labels)
     except LookupError:
         return finding
     flag = finding.suggested_flag

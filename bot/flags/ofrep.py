@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.errors import ApiError
+from bot.errors import ApiError, problem_of
 from bot.flags.model import EvaluationError, Scope, Snapshot, evaluate, parse_context
 from bot.flags.snapshot import FlagRuntime, runtime_for, sync_config_flags
+from bot.http import json_response
 from bot.services import Services
 from storage import keys as key_store
 
@@ -46,10 +45,6 @@ _CONFIG_BODY = orjson.dumps(CONFIGURATION)
 _CONFIG_ETAG = '"' + hashlib.blake2b(_CONFIG_BODY, digest_size=8).hexdigest() + '"'
 
 
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
-
-
 def _raw_key(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, raw = header.partition(" ")
@@ -61,13 +56,6 @@ def _raw_key(request: Request) -> str:
     raise ApiError(
         401, "unauthorized", "send an afterlaunch key with the 'flags' scope as 'Authorization: Bearer <key>'"
     )
-
-
-_STATE_SQL = text(
-    "SELECT k.scopes, k.tenant, k.revoked_at, (SELECT v.version FROM flag_versions v WHERE v.id = 1) AS version "
-    "FROM ingest_keys k WHERE k.key_hash = :h"
-)
-"""The key and the deployment's flags version in one statement: this runs on every evaluation."""
 
 
 def _state(services: Services, raw: str) -> tuple[str | None, Snapshot]:
@@ -82,7 +70,7 @@ def _state_with_runtime(services: Services, raw: str) -> tuple[str | None, Snaps
     if not runtime.synced:
         sync_config_flags(services, datetime.now(UTC))
     with services.db.engine.connect() as conn:
-        row = conn.execute(_STATE_SQL, {"h": key_store.hash_key(raw)}).first()
+        row = key_store.get_key_with_flags_version(connection=conn, raw=raw)
     if row is None or row.revoked_at is not None:
         raise ApiError(401, "unauthorized", "this key is unknown or revoked")
     if SCOPE not in row.scopes.split(","):
@@ -100,13 +88,13 @@ async def _read(fn: Callable[[Services, str], T], services: Services, raw: str) 
 
 def _auth_error(err: ApiError) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
-    return _json({"errorDetails": err.message}, err.status, headers)
+    return json_response({"errorDetails": err.message}, err.status, headers)
 
 
-def _general(where: str) -> Response:
-    ref = uuid.uuid4().hex[:8]
-    log.exception("OFREP %s failed (ref %s)", where, ref)
-    return _json({"errorCode": "GENERAL", "errorDetails": f"evaluation failed on our side (ref {ref})"}, 500)
+def _general(where: str, exc: Exception) -> Response:
+    """OFREP's shape for our own failures; the message (and its logged reference) comes from the one mapping."""
+    problem = problem_of(exc, where=f"OFREP {where}")
+    return json_response({"errorCode": "GENERAL", "errorDetails": problem.message}, 500)
 
 
 async def _context(request: Request) -> Any:
@@ -134,16 +122,16 @@ async def evaluate_flag(request: Request) -> Response:
         tenant, snapshot = await _read(_state, services, raw)
         flag = snapshot.flags.get(key)
         if flag is None:
-            return _json({"key": key, "errorCode": "FLAG_NOT_FOUND", "errorDetails": f"no flag '{key}'"}, 404)
+            return json_response({"key": key, "errorCode": "FLAG_NOT_FOUND", "errorDetails": f"no flag '{key}'"}, 404)
         result = evaluate(flag, parse_context(context, bound_tenant=tenant)).to_json()
     except ApiError as err:
         return _auth_error(err)
     except EvaluationError as err:
-        return _json({"key": key, "errorCode": err.code, "errorDetails": err.details}, 400)
-    except Exception:
-        return _general("evaluation")
+        return json_response({"key": key, "errorCode": err.code, "errorDetails": err.details}, 400)
+    except Exception as exc:
+        return _general("evaluation", exc)
     result["cacheable"] = False
-    return _json(result)
+    return json_response(result)
 
 
 BULK_CACHE_SIZE = 4096
@@ -192,9 +180,9 @@ async def evaluate_all(request: Request) -> Response:
     except ApiError as err:
         return _auth_error(err)
     except EvaluationError as err:
-        return _json({"errorCode": err.code, "errorDetails": err.details}, 400)
-    except Exception:
-        return _general("bulk evaluation")
+        return json_response({"errorCode": err.code, "errorDetails": err.details}, 400)
+    except Exception as exc:
+        return _general("bulk evaluation", exc)
     return Response(body, media_type="application/json", headers={"ETag": etag})
 
 
@@ -204,8 +192,8 @@ async def configuration(request: Request) -> Response:
         await run_in_threadpool(_state, services, _raw_key(request))
     except ApiError as err:
         return _auth_error(err)
-    except Exception:
-        return _general("configuration")
+    except Exception as exc:
+        return _general("configuration", exc)
     if matches(request.headers.get("if-none-match"), _CONFIG_ETAG):
         return Response(status_code=304, headers={"ETag": _CONFIG_ETAG})
     return Response(_CONFIG_BODY, media_type="application/json", headers={"ETag": _CONFIG_ETAG})

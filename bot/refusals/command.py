@@ -8,17 +8,14 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from bot.cards import blocks as b
-from bot.cards.blocks import Card
-from bot.cards.limits import HEADER_TEXT, SECTION_TEXT, truncate_text
-from bot.cards.text import render
 from bot.detectors import open_alarms
 from bot.errors import UserError
 from bot.refusals import shift
-from bot.refusals.chart import Line, Marker, render_png
+from bot.refusals.cards import report_card
+from bot.refusals.chart import Line
 from bot.refusals.stats import wilson
 from bot.services import Services
-from bot.slack.registry import CommandReply, CommandRequest, SlashCommand, Upload
+from bot.slack.registry import CommandReply, CommandRequest, SlashCommand
 from storage import refusals as store
 from storage import rollups
 from storage.models import LLMRequest
@@ -104,49 +101,20 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
         for a in open_alarms(services, shift.DETECTOR).values()
     ]
     shifts = [a for a in shifts if not query.category or f"category={query.category}" in a["scope"]]
-    text = render(
-        "refusals_command.md.j2",
-        query=query,
-        rows=rows[:MAX_ROWS],
-        more=max(0, len(rows) - MAX_ROWS),
-        total=_row("all", {"requests": total_n, "refusals": total_k}, {"requests": base_n, "refusals": base_k}),
-        markers=markers[:8],
-        rules=rules,
-        rules_hours=min(WINDOWS[query.window], RULES_WINDOW) // 3600,
-        alarms=shifts[:5],
-    )
-    title = f"Refusals · {query.category or 'all categories'} · {query.window} by {query.by}"
-    card = Card(
-        text=title,
-        blocks=[
-            b.header(truncate_text(title, HEADER_TEXT)),
-            *_sections(text),
-            b.context("Chart attached below."),
-        ],
-    )
+    view = {
+        "query": query,
+        "rows": rows[:MAX_ROWS],
+        "more": max(0, len(rows) - MAX_ROWS),
+        "total": _row("all", {"requests": total_n, "refusals": total_k}, {"requests": base_n, "refusals": base_k}),
+        "markers": markers[:8],
+        "rules": rules,
+        "rules_hours": min(WINDOWS[query.window], RULES_WINDOW) // 3600,
+        "alarms": shifts[:5],
+    }
     top = [r["name"] for r in rows[:CHART_LINES]]
     lines = [Line(name or "(none)", [(t, n, k) for t, (g,), n, k in series if g == name]) for name in top]
-    png = render_png(
-        title,
-        lines,
-        [Marker(m["at"], m["label"]) for m in markers[:8]],
-        baseline=base_k / base_n if base_n else None,
-    )
-    slug = (query.category or "all").replace("/", "_")[:40]
-    upload = Upload(filename=f"refusals-{slug}-{query.window}.png", content=png, title=title)
+    card, upload = report_card(view, lines, baseline=base_k / base_n if base_n else None)
     return CommandReply(card=card, uploads=[upload])
-
-
-def _sections(text: str) -> list[dict[str, object]]:
-    """Split long text into sections at line ends, so long names shorten one line rather than the card's tail."""
-    chunks: list[str] = []
-    for line in text.splitlines():
-        line = truncate_text(line, SECTION_TEXT)
-        if chunks and len(chunks[-1]) + 1 + len(line) <= SECTION_TEXT:
-            chunks[-1] += "\n" + line
-        else:
-            chunks.append(line)
-    return [b.section(chunk) for chunk in chunks if chunk.strip()]
 
 
 def _row(name: str, totals: dict[str, float], base: dict[str, float] | None) -> dict[str, object]:

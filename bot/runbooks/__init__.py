@@ -1,6 +1,6 @@
 from typing import Any
 
-from bot.runbooks.loader import default_runbook_dir, load_runbooks
+from bot.runbooks.loader import default_runbook_dir, load_runbooks, shipped_runbooks
 from bot.runbooks.match import kill_switch_scope, match_runbook, render_section, render_steps
 from bot.runbooks.model import KillSwitchHint, Matcher, Problem, Runbook, RunbookError
 
@@ -18,6 +18,7 @@ __all__ = [
     "match_runbook",
     "render_section",
     "render_steps",
+    "shipped_runbooks",
 ]
 
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import TemplateSyntaxError
@@ -198,3 +200,13 @@ def _check_syntax(pf: ParsedFile, source: str, lines: list[SourceLine]) -> None:
         index = min(max((exc.lineno or 1) - 1, 0), len(lines) - 1)
         pf.add(lines[index].line, f"Jinja does not parse: {exc.message}")
         pf.syntax_errors.add(lines[0].line)
+
+
+@lru_cache(maxsize=1)
+def shipped_runbooks() -> tuple[Runbook, ...]:
+    """Runbooks are read once per process; a broken folder leaves cards without steps, never without cards."""
+    try:
+        return tuple(load_runbooks(default_runbook_dir()))
+    except Exception:
+        logging.getLogger(__name__).exception("could not load the runbooks; cards and findings will name none")
+        return ()

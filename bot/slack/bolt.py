@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.access import AccessChecker, slack_group_members
-from bot.errors import AfterlaunchError
+from bot.errors import problem_of
 from bot.services import Services
 from bot.slack import home
 from bot.slack.ackfirst import AckFirst, WorkAfterAck
@@ -175,12 +175,7 @@ def create_bolt_app(
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], respond: Respond | None = None) -> None:
-        if isinstance(error, AfterlaunchError):
-            message = error.message
-        else:
-            ref = uuid.uuid4().hex[:8]
-            log.error("Slack listener failed (ref %s): %s", ref, error, exc_info=error)
-            message = f"Something went wrong on our side (ref {ref})."
+        message = problem_of(error, where="That action").message
         if respond is not None and body.get("response_url"):
             card = error_card(message).to_message()
             respond(text=card["text"], blocks=card.get("blocks"), response_type="ephemeral", replace_original=False)

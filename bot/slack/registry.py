@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.cards import blocks as b
 from bot.cards.blocks import Card
-from bot.errors import AfterlaunchError
+from bot.errors import problem_of
 from bot.services import Services
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,14 +58,8 @@ def run_command(services: Services, command: SlashCommand, request: CommandReque
     """Run a command; a known error becomes a reply the user can act on, an unknown one a reference id."""
     try:
         return command.handler(services, request)
-    except AfterlaunchError as exc:
-        return CommandReply(card=error_card(exc.message))
-    except Exception:
-        ref = uuid.uuid4().hex[:8]
-        log.exception("%s failed (ref %s)", command.name, ref)
-        return CommandReply(
-            card=error_card(f"{command.name} failed on our side (ref {ref}). The on-call log has the details.")
-        )
+    except Exception as exc:
+        return CommandReply(card=error_card(problem_of(exc, where=command.name).message))
 
 
 def find(commands: list[SlashCommand], name: str) -> SlashCommand | None:
