@@ -116,6 +116,7 @@ INSTALLED: list[str | Capability] = [
     "bot.leaks",
     "bot.otlp",
     "bot.evals",
+    "bot.latency",
 ]
 """The installed capabilities, in display order."""
 

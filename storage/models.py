@@ -149,6 +149,7 @@ class RollupBase(SQLModel):
     latency_count: int = Field(default=0)
     latency_sum_ms: float = Field(default=0.0, sa_type=Float)
     latency_hist: str = Field(default="{}", sa_type=Text)
+    ttft_hist: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"}, sa_type=Text)
 
 
 def _rollup_args(name: str) -> tuple:

@@ -45,6 +45,9 @@ HOURLY_FROM_SECONDS = 6 * 3600
 _cohort_of = itemgetter(*COHORT_DIMENSIONS)
 UPSERT_COLUMNS = ("bucket", *COHORT_DIMENSIONS, *SUMMED, "latency_hist")
 _upsert_values = itemgetter(*UPSERT_COLUMNS)
+WITH_TTFT = (*UPSERT_COLUMNS, "ttft_hist")
+"""Ingestion's aggregates also carry a time-to-first-token histogram; writers without one leave it empty."""
+_upsert_values_ttft = itemgetter(*WITH_TTFT)
 
 Aggregate = tuple[Any, ...]
 """One rollup row to add, its values in ``UPSERT_COLUMNS`` order."""
@@ -79,6 +82,7 @@ def _fold(rows: Iterable[dict[str, Any]], fine: int, coarse: int | None) -> tupl
             0 if latency is None else 1,
             0.0 if latency is None else latency,
             None if latency is None else bucket_of(latency),
+            None if (ttft := r.get("ttft_ms")) is None else bucket_of(ttft),
         )
         cohort = _cohort_of(r)
         seconds = r["ts_ms"] // 1000
@@ -106,13 +110,17 @@ def _total(key: tuple[int, tuple[str, ...]], group: list[tuple[Any, ...]]) -> Ag
     bucket, cohort = key
     if len(group) == 1:
         values = group[0]
-        return (bucket, *cohort, *values[:-1], _single_hist(values[-1]))
-    *columns, latency_buckets = zip(*group, strict=True)
+        return (bucket, *cohort, *values[:-2], _single_hist(values[-2]), _single_hist(values[-1]))
+    *columns, latency_buckets, ttft_buckets = zip(*group, strict=True)
+    return (bucket, *cohort, *map(sum, columns), _hist_of(latency_buckets), _hist_of(ttft_buckets))
+
+
+def _hist_of(buckets: Iterable[int | None]) -> str:
     hist: dict[int, int] = {}
-    for b in latency_buckets:
+    for b in buckets:
         if b is not None:
             hist[b] = hist.get(b, 0) + 1
-    return (bucket, *cohort, *map(sum, columns), histogram.encode(hist))
+    return histogram.encode(hist)
 
 
 @lru_cache(maxsize=4096)
@@ -124,32 +132,41 @@ def _single_hist(latency_bucket: int | None) -> str:
 def accumulate(rows: Iterable[dict[str, Any]], *, bucket_seconds: int) -> list[dict[str, Any]]:
     """Fold request rows (as inserted) into one aggregate per (bucket, cohort), as dicts."""
     aggregates, _ = _fold(rows, bucket_seconds, None)
-    return [dict(zip(UPSERT_COLUMNS, a, strict=True)) for a in aggregates]
+    return [dict(zip(WITH_TTFT, a, strict=True)) for a in aggregates]
 
 
 @cache
-def _upsert_sql(dialect: str, table: str) -> str:
+def _upsert_sql(dialect: str, table: str, ttft: bool = False) -> str:
     """Additive upsert as plain SQL (the same text works on SQLite and PostgreSQL): the
     ingest path runs it for hundreds of cohorts per batch, under the write lock."""
     mark = "?" if dialect == "sqlite" else "%s"
+    columns = WITH_TTFT if ttft else UPSERT_COLUMNS
     adds = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in SUMMED)
+    merge_ttft = f", ttft_hist = hist_merge({table}.ttft_hist, excluded.ttft_hist)" if ttft else ""
     return (
-        f"INSERT INTO {table} ({', '.join(UPSERT_COLUMNS)}) VALUES ({', '.join([mark] * len(UPSERT_COLUMNS))}) "
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "
         f"ON CONFLICT (bucket, {', '.join(COHORT_DIMENSIONS)}) DO UPDATE SET {adds}, "
-        f"latency_hist = hist_merge({table}.latency_hist, excluded.latency_hist)"
+        f"latency_hist = hist_merge({table}.latency_hist, excluded.latency_hist){merge_ttft}"
     )
 
 
 def upsert(conn: Connection, table: Table, aggregates: Sequence[Aggregate] | Sequence[dict[str, Any]]) -> None:
     """Add aggregates into the table, creating rows for cohorts not seen in that bucket yet.
 
-    Each aggregate is a tuple in ``UPSERT_COLUMNS`` order (as ``aggregate`` returns them) or a
-    dict keyed by those columns.
+    Each aggregate is a tuple in ``UPSERT_COLUMNS`` order, or ``WITH_TTFT`` order (as ``aggregate``
+    returns them), or a dict keyed by those columns.
     """
     if not aggregates:
         return
-    params = [_upsert_values(a) for a in aggregates] if isinstance(aggregates[0], dict) else list(aggregates)
-    conn.exec_driver_sql(_upsert_sql(conn.dialect.name, table.name), params)
+    first = aggregates[0]
+    if isinstance(first, dict):
+        ttft = "ttft_hist" in first
+        getter = _upsert_values_ttft if ttft else _upsert_values
+        params = [getter(a) for a in aggregates]
+    else:
+        ttft = len(first) == len(WITH_TTFT)
+        params = list(aggregates)
+    conn.exec_driver_sql(_upsert_sql(conn.dialect.name, table.name, ttft), params)
 
 
 def aggregate(rows: Sequence[dict[str, Any]]) -> Aggregates:

@@ -12,7 +12,7 @@ from bot.capabilities import Capability
 from bot.config import ConfigError, FileConfig, load_file_config
 
 
-class LatencyConfig(BaseModel):
+class SpeedConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     p95_ms: int = Field(default=2000, gt=0)
 
@@ -25,21 +25,21 @@ class TenantConfig(BaseModel):
 
 @pytest.fixture(autouse=True)
 def plugged(monkeypatch: pytest.MonkeyPatch) -> None:
-    extra = Capability(name="sections", config={"latency": LatencyConfig, "accounts": dict[str, TenantConfig]})
+    extra = Capability(name="sections", config={"speed": SpeedConfig, "accounts": dict[str, TenantConfig]})
     monkeypatch.setattr(capabilities, "INSTALLED", [*capabilities.INSTALLED, extra])
 
 
 def test_sections_are_read_and_default_when_absent(tmp_path: Path) -> None:
     path = tmp_path / "afterlaunch.toml"
     path.write_text(
-        '[latency]\np95_ms = 900\n\n[accounts.acme]\nchannel = "C0ACME"\n\n[refusals]\nextra_patterns = ["^no$"]\n'
+        '[speed]\np95_ms = 900\n\n[accounts.acme]\nchannel = "C0ACME"\n\n[refusals]\nextra_patterns = ["^no$"]\n'
     )
     cfg = load_file_config(path)
-    assert cfg.latency == LatencyConfig(p95_ms=900)
+    assert cfg.speed == SpeedConfig(p95_ms=900)
     assert cfg.accounts == {"acme": TenantConfig(channel="C0ACME")}
     assert cfg.refusals.extra_patterns == ["^no$"]
     empty = FileConfig()
-    assert empty.latency == LatencyConfig() and empty.accounts == {} and empty.routing.routes == []
+    assert empty.speed == SpeedConfig() and empty.accounts == {} and empty.routing.routes == []
 
 
 def test_a_bad_value_names_the_file_the_key_and_the_reason(tmp_path: Path) -> None:
@@ -54,11 +54,11 @@ def test_a_bad_value_names_the_file_the_key_and_the_reason(tmp_path: Path) -> No
 
 def test_an_unknown_section_is_refused_by_name(tmp_path: Path) -> None:
     path = tmp_path / "afterlaunch.toml"
-    path.write_text("[latencyy]\np95_ms = 1\n")
-    with pytest.raises(ConfigError, match=r"latencyy: unknown section; known: .*latency"):
+    path.write_text("[speedd]\np95_ms = 1\n")
+    with pytest.raises(ConfigError, match=r"speedd: unknown section; known: .*speed"):
         load_file_config(path)
     with pytest.raises(ValueError, match="unknown section"):
-        FileConfig.model_validate({"latencyy": {}})
+        FileConfig.model_validate({"speedd": {}})
 
 
 def test_a_bad_core_key_is_still_named(tmp_path: Path) -> None:

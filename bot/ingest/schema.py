@@ -32,6 +32,8 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whit
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 
 MAX_TEXT = 200_000
+MAX_LATENCY_MS = 3_600_000
+"""An hour: a request reported slower than that is a unit or clock bug, and would poison the latency histograms."""
 FUTURE_SLACK = timedelta(hours=1)
 
 
@@ -96,8 +98,8 @@ class EventIn(_Model):
     output_tokens: int = Field(default=0, ge=0, le=100_000_000)
     cached_tokens: int = Field(default=0, ge=0, le=100_000_000)
     cost_usd: float | None = Field(default=None, ge=0, le=1_000_000)
-    latency_ms: float | None = Field(default=None, ge=0, le=86_400_000)
-    ttft_ms: float | None = Field(default=None, ge=0, le=86_400_000)
+    latency_ms: float | None = Field(default=None, ge=0, le=MAX_LATENCY_MS)
+    ttft_ms: float | None = Field(default=None, ge=0, le=MAX_LATENCY_MS)
     status: Literal["ok", "error", "timeout"] = "ok"
     finish_reason: Annotated[str, StringConstraints(max_length=64)] | None = None
     refused: bool | None = None

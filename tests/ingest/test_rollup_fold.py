@@ -68,7 +68,7 @@ def test_aggregates_are_the_defined_sums_in_lock_order(rows: list[dict[str, Any]
         expected = by_definition(rows, bucket_seconds)
         assert set(keys) == set(expected)
         for a in folded:
-            got = dict(zip(rollups.UPSERT_COLUMNS, a, strict=True))
+            got = dict(zip(rollups.WITH_TTFT, a, strict=True))
             want = expected[tuple(a[: 1 + len(COHORT_DIMENSIONS)])]
             for c in rollups.SUMMED:
                 assert math.isclose(got[c], want[c], rel_tol=1e-12, abs_tol=1e-12), c
@@ -96,7 +96,7 @@ def test_upsert_takes_tuples_and_dicts_alike(db: Database) -> None:
     with db.write_session() as session:
         conn = session.connection()
         rollups.upsert(conn, rollups.MINUTE, minute)
-        rollups.upsert(conn, rollups.MINUTE, [dict(zip(rollups.UPSERT_COLUMNS, a, strict=True)) for a in minute])
+        rollups.upsert(conn, rollups.MINUTE, [dict(zip(rollups.WITH_TTFT, a, strict=True)) for a in minute])
         rollups.add_aggregates(conn, ([], hour))
     with db.session() as session:
         stored = session.execute(select(rollups.MINUTE.c.requests, rollups.MINUTE.c.latency_hist)).all()

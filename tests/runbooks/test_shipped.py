@@ -44,7 +44,7 @@ CASES = [
     ({"detector": "screenshot", "request_id": "req_1", "tenant": "acme"}, "screenshot-report"),
     ({"detector": "eval_drift", "intent": "billing_question"}, "eval-drift"),
     ({"detector": "tenant_leak", "tenant": "acme"}, "tenant-leak"),
-    ({"detector": "latency_tail", "path": "deep_retrieval"}, "latency-fallback-path"),
+    ({"detector": "latency", "cause": "fallback_share", "path": "deep_retrieval"}, "latency-fallback-path"),
     ({"detector": "refusal_shift", "category": "billing", "model": "m-2025"}, "refusal-shift"),
     ({"detector": "model_change", "model": "m-2025-06"}, "model-snapshot-new"),
     ({"detector": "provider_outage"}, "provider-outage"),
