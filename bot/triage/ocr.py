@@ -160,9 +160,10 @@ def recognise_lines(engine: Any, image: Image.Image) -> tuple[list[OcrLine], lis
         line = OcrLine(text=str(text).strip(), box=box, score=float(score))
         char_width = CHAR_WIDTH["cjk" if script_of(line.text) == "cjk" else "other"]
         holds = (box[2] - box[0]) / max(1.0, char_width * (box[3] - box[1]))
-        if line.score < TEXT_SCORE or len(line.text) < SPARSE * holds:
+        wide = box[2] - box[0] >= ocr_scripts.MIN_UNREAD_WIDTH
+        if wide and (line.score < TEXT_SCORE or len(line.text) < SPARSE * holds):
             suspects.append(line)
-        elif line.text:
+        elif line.text and line.score >= TEXT_SCORE:
             lines.append(line)
     return lines, suspects
 

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
 
 import pytest
 
-from bot.demo.languages import LANGUAGES, QUESTIONS, answer, fragment
-from bot.demo.traffic import make_event
-from bot.ingest.service import Writer, ingest
+from bot.demo.languages import LANGUAGES, fragment
 from bot.services import Services
 from bot.triage.hints import normal
 from bot.triage.pipeline import triage_query
 from storage.texttokens import fold, index_text, like_pattern, tokens, words
 from tests.triage.corpus import NOW
-
-ISSUE_ANSWER = "解約のお手続きは完了しました。料金来週解約反映日割り解約の順で精算され、明細は翌月にお送りします。"
+from tests.triage.multilingual import build_multilingual
 
 
 def test_folding_matches_what_people_type_and_what_ocr_reads() -> None:
@@ -47,27 +43,7 @@ def test_fuzzy_comparison_reads_spaceless_text_by_character() -> None:
 
 @pytest.fixture
 def answers(services: Services) -> dict[str, list[dict]]:
-    """Forty logged answers per language (one tenant each pair of languages), plus the issue's Japanese answer."""
-    rng = random.Random(22)
-    by_language: dict[str, list[dict]] = {}
-    events = []
-    for i, language in enumerate(LANGUAGES):
-        mine = []
-        for j in range(40):
-            event = make_event(rng, NOW - timedelta(minutes=3 * (40 * i + j) + 1), tenant=("acme", "globex")[i % 2])
-            event["request_id"] = f"req_{language}_{j:03d}"
-            event["response"] = answer(rng, language)
-            event["prompt"]["messages"][-1]["content"] = QUESTIONS[language]
-            mine.append(event)
-        by_language[language] = mine
-        events += mine
-    special = make_event(rng, NOW - timedelta(hours=30), tenant="acme")
-    special["request_id"] = "req_issue_ja"
-    special["response"] = ISSUE_ANSWER
-    events.append(special)
-    by_language["issue"] = [special]
-    ingest(services.db, events, cfg=services.ingest, writer=Writer(None, None), now=NOW)
-    return by_language
+    return build_multilingual(services)
 
 
 def _unique_fragment(rng: random.Random, target: str, others: list[str]) -> str:
