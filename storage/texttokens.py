@@ -41,6 +41,14 @@ _SPACELESS_RANGES = (
 )
 _SPACELESS_CLASS = "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in _SPACELESS_RANGES)
 _RUN = regex.compile(f"[{_SPACELESS_CLASS}]+")
+_ACCENTS = regex.compile(f"(?<=[^{_SPACELESS_CLASS}\\p{{M}}])\\p{{M}}+")
+"""Marks after a letter of a spaced script (accents); marks in a space-less script are spelling and stay."""
+_TOKEN = regex.compile(
+    f"([{_SPACELESS_CLASS}]+)|((?:(?![{_SPACELESS_CLASS}])[\\p{{L}}\\p{{N}}\\p{{Co}}])"
+    f"(?:(?![{_SPACELESS_CLASS}])[\\p{{L}}\\p{{N}}\\p{{Co}}\\p{{M}}])*)"
+)
+"""A run of a space-less script, or a word of any other (marks joined to the letter before them)."""
+_ASCII_WORD = regex.compile(r"[a-z0-9]+")
 _WORD = regex.compile(r"[\p{L}\p{N}\p{Co}][\p{L}\p{N}\p{Co}\p{M}]*")
 """A token as FTS5's unicode61 tokenizer is configured here (``categories 'L* N* Co M*'``): marks join the
 letter before them, so a Thai vowel sign or a Japanese voicing mark never splits a word."""
@@ -58,45 +66,22 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).casefold())
-    kept: list[str] = []
-    base_spaceless = False
-    for char in decomposed:
-        if unicodedata.combining(char):
-            if base_spaceless:
-                kept.append(char)
-            continue
-        base_spaceless = is_spaceless(char)
-        kept.append(char)
-    return unicodedata.normalize("NFC", "".join(kept))
-
-
-def _pairs(run: str) -> list[str]:
-    if len(run) < 2:
-        return [run]
-    return [run[i : i + 2] for i in range(len(run) - 1)]
-
-
-def _split_word(word: str) -> list[str]:
-    """A word's tokens: space-less runs inside it become pairs, the rest stays whole."""
-    if word.isascii():
-        return [word]
-    tokens: list[str] = []
-    at = 0
-    for run in _RUN.finditer(word):
-        if run.start() > at:
-            tokens.append(word[at : run.start()])
-        tokens.extend(_pairs(run.group()))
-        at = run.end()
-    if at < len(word):
-        tokens.append(word[at:])
-    return tokens
+    return unicodedata.normalize("NFC", _ACCENTS.sub("", decomposed))
 
 
 def tokens(text: str) -> list[str]:
     """The words of a text exactly as the text index holds them (folded; space-less runs as pairs)."""
+    folded = fold(text)
+    if folded.isascii():
+        return _ASCII_WORD.findall(folded)
     out: list[str] = []
-    for word in _WORD.findall(fold(text)):
-        out.extend(_split_word(word))
+    for run, word in _TOKEN.findall(folded):
+        if word:
+            out.append(word)
+        elif len(run) < 2:
+            out.append(run)
+        else:
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
     return out
 
 
