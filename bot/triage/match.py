@@ -32,6 +32,8 @@ CONFIDENT_MARGIN = 2.0
 MIN_SCORE = 55.0
 MIN_WORDS = 3
 MIN_TYPED_WORDS = 2
+MIN_PREFIX = 4
+"""Letters a word needs before it is looked up alone as a prefix: shorter ones begin too many words."""
 """A quote typed on purpose ("order A51234 was") can be two words: one pair is still a phrase to look up."""
 SHOWN = 10
 _NUMBER = re.compile(r"\d+")
@@ -231,11 +233,11 @@ def match_text(
     tokens = words(answer)[:400]
     if len(tokens) < (MIN_TYPED_WORDS if typed else MIN_WORDS):
         return MatchResult()
-    quoted = (
-        store.list_quote_rows(session=session, quote=answer.strip(), tenants=tenants, limit=CANDIDATES)
-        if typed
-        else None
-    )
+    quoted = None
+    if typed:
+        quoted = store.list_quote_rows(session=session, quote=answer.strip(), tenants=tenants, limit=CANDIDATES)
+        if quoted is None:
+            quoted = _whole_quote_rows(session, tokens, tenants=tenants)
     if quoted:
         return _ranked(session, answer, quoted, question=question, tenants=tenants, minute=None, phrases=[])
     counts = store.count_terms(session=session, terms=tokens, sample=TERM_SAMPLE)
@@ -243,6 +245,9 @@ def match_text(
     if len(tokens) >= 2 and not has_spaceless(tokens[-1]):
         # Text read or typed may stop mid-word ("…order e158"): its last word is looked up as a prefix.
         phrases.append(f"{tokens[-2]} {tokens[-1]}{store.PREFIX}")
+        if typed and len(tokens[-1]) >= MIN_PREFIX:
+            # ...and start mid-word too ("der b85632" of "order b85632"), so the last word also stands alone.
+            phrases.append(f"{tokens[-1]}{store.PREFIX}")
     hint = time_hint(timestamps or [], now)
     ids: list[int] = []
     if hint.since is not None:
@@ -253,6 +258,22 @@ def match_text(
     if not ids:
         ids = find_candidates(session, phrases, counts, tenants=tenants, window=Window())
     return _ranked(session, answer, ids, question=question, tenants=tenants, minute=hint.minute, phrases=phrases)
+
+
+def _whole_quote_rows(session: Session, tokens: list[str], *, tenants: set[str] | None) -> list[int]:
+    """Rows holding every word of a quote in order, from the text index, when few enough to re-rank them all.
+
+    A quote typed on purpose is verbatim, but its first word may be the end of a longer one and its last
+    the start of one ("der b85632" of "order b85632"): the rest must appear as it stands, the last as
+    a prefix. Held by more rows than the re-rank takes, it says too little and the phrase votes decide.
+    """
+    rest = tokens[1:]
+    if not rest or (len(rest) == 1 and len(rest[0]) < MIN_PREFIX):
+        return []
+    ids = store.list_phrase_rows(
+        session=session, phrases=[" ".join(rest) + store.PREFIX], tenants=tenants, limit=CANDIDATES + 1
+    )
+    return ids if len(ids) <= CANDIDATES else []
 
 
 def _ranked(
