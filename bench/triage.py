@@ -1,6 +1,7 @@
 """Screenshot triage end to end: rendered screenshots of logged answers, read by OCR and matched in the database.
 
     python bench/triage.py [--n 100000] [--shots 200] [--seed 3] [--out bench/out]
+    python bench/triage.py --languages [--n 1000000] [--shots 25] [--fragments 50]   (bench/triage_languages.py)
 
 Builds (once, cached in bench/out/) a SQLite corpus of ``--n`` logged requests whose answers come from
 shared templates with small variations (many near-duplicates), then renders ``--shots`` screenshots of
@@ -180,7 +181,14 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=200, help="screenshots to triage")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--out", type=Path, default=OUT, help="folder the corpus is cached in")
+    parser.add_argument("--languages", action="store_true", help="the eight-language matrix (triage_languages.py)")
+    parser.add_argument("--fragments", type=int, default=50, help="typed quotes per language (--languages)")
     args = parser.parse_args()
+    if args.languages:
+        from triage_languages import run
+
+        run(args.n, args.shots, args.fragments, args.seed, args.out)
+        return
     services = build_corpus(args.n, args.seed, args.out)
     targets = pick_targets(services, args.shots, args.seed)
     rng = random.Random(args.seed + 2)

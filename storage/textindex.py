@@ -24,6 +24,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storage.texttokens import VERSION, index_text
+
 SCHEMA = "textidx"
 """The name the text index file is attached under on read connections."""
 
@@ -33,8 +35,10 @@ BATCH = 5_000
 BUSY_TIMEOUT_MS = 30_000
 
 CREATE = [
+    # Answers are given as ``texttokens.index_text`` spells them (space-less scripts as character pairs);
+    # marks count as letters so a Thai vowel sign or a Japanese voicing mark never splits a token.
     "CREATE VIRTUAL TABLE IF NOT EXISTS request_fts USING fts5("
-    "response, content='', tokenize='unicode61 remove_diacritics 2')",
+    "response, content='', tokenize=\"unicode61 remove_diacritics 2 categories 'L* N* Co M*'\")",
     # 'row': in how many answers a word occurs, read from the index itself.
     "CREATE VIRTUAL TABLE IF NOT EXISTS request_fts_vocab USING fts5vocab(request_fts, 'row')",
     "CREATE TABLE IF NOT EXISTS text_index_state"
@@ -72,6 +76,12 @@ class TextIndex:
         conn = _open(self.path)
         try:
             conn.execute("BEGIN IMMEDIATE")
+            built_by = conn.execute("PRAGMA user_version").fetchone()[0]
+            if built_by != VERSION:
+                # Tokens from another version would never match the words searched for: start over.
+                for table in ("request_fts_vocab", "request_fts", "text_index_state"):
+                    conn.execute(f"DROP TABLE IF EXISTS {table}")
+                conn.execute(f"PRAGMA user_version = {VERSION}")
             for statement in CREATE:
                 conn.execute(statement)
             conn.execute("COMMIT")
@@ -114,7 +124,7 @@ class TextIndex:
                 if rows:
                     text.executemany(
                         "INSERT INTO request_fts (rowid, response) VALUES (?, ?)",
-                        [(i, r) for i, r in rows if r],
+                        [(i, index_text(r)) for i, r in rows if r],
                     )
                     text.execute("UPDATE text_index_state SET indexed_upto = ? WHERE id = 1", (rows[-1][0],))
                 text.execute("COMMIT")
@@ -150,7 +160,7 @@ class TextIndex:
             try:
                 upto = text.execute("SELECT indexed_upto FROM text_index_state WHERE id = 1").fetchone()[0]
                 # Only what was indexed can be deleted: FTS5 trusts the text it is given.
-                gone = [(i, r) for i, r in rows if r and i <= upto]
+                gone = [(i, index_text(r)) for i, r in rows if r and i <= upto]
                 text.executemany("INSERT INTO request_fts (request_fts, rowid, response) VALUES ('delete', ?, ?)", gone)
                 text.execute("COMMIT")
             except BaseException:

@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from storage.models import LLMRequest, RequestBody, RollupHour
+from storage.texttokens import has_spaceless, like_escape, like_pattern, pg_folded, quote_fold
 
 _PG_TSV = "to_tsvector('simple', coalesce(b.response, ''))"
 _COMPOUND = 200
@@ -104,9 +105,24 @@ def count_terms(*, session: Session, terms: Iterable[str], sample: int) -> dict[
     return counts
 
 
+PREFIX = "*"
+"""Ends a phrase whose last word may be cut short: that word matches any word it begins."""
+
+
 def _quoted(phrase: str) -> str:
     """An FTS5 string: words from ``hints.words`` hold no quote, so quoting makes any of them literal."""
+    if phrase.endswith(PREFIX):
+        return '"' + phrase[: -len(PREFIX)].replace('"', '""') + '" *'
     return '"' + phrase.replace('"', '""') + '"'
+
+
+def _pg_phrase(name: str, phrase: str) -> tuple[str, dict[str, str]]:
+    """A tsquery for a phrase (the last word a prefix when the phrase ends with ``PREFIX``)."""
+    if not phrase.endswith(PREFIX):
+        return f"phraseto_tsquery('simple', :{name})", {name: phrase}
+    words = phrase[: -len(PREFIX)].split()
+    # Words come from hints.words (letters and digits only), so they need no tsquery quoting.
+    return f"to_tsquery('simple', :{name})", {name: " <-> ".join(words) + ":*"}
 
 
 def _window(since_ms: int | None, until_ms: int | None) -> tuple[str, dict[str, int]]:
@@ -127,9 +143,21 @@ def _match(session: Session, phrases: list[str]) -> tuple[str, str, dict[str, st
         # CROSS JOIN keeps the text index first: driven from an index on requests instead, SQLite would
         # run one text query per request row (minutes at a million rows).
         return "request_fts f CROSS JOIN requests r ON r.id = f.rowid", "request_fts MATCH :query", {"query": query}
-    query = " && ".join(f"phraseto_tsquery('simple', :p{i})" for i in range(len(phrases)))
-    params = {f"p{i}": phrase for i, phrase in enumerate(phrases)}
-    return "request_bodies b JOIN requests r ON r.id = b.id", f"{_PG_TSV} @@ ({query})", params
+    # A space-less script is one word to the word index: its phrases go to the trigram index as substrings.
+    spaced = [phrase for phrase in phrases if not has_spaceless(phrase)]
+    spaceless = [phrase for phrase in phrases if has_spaceless(phrase)]
+    conditions: list[str] = []
+    params: dict[str, str] = {}
+    if spaced:
+        parts = [_pg_phrase(f"p{i}", phrase) for i, phrase in enumerate(spaced)]
+        for _, bound in parts:
+            params.update(bound)
+        conditions.append(f"{_PG_TSV} @@ ({' && '.join(sql for sql, _ in parts)})")
+    if spaceless:
+        for i, phrase in enumerate(spaceless):
+            conditions.append(f"{pg_folded('b.response')} LIKE :s{i}")
+            params[f"s{i}"] = like_pattern(phrase)
+    return "request_bodies b JOIN requests r ON r.id = b.id", " AND ".join(conditions), params
 
 
 def list_phrase_rows(
@@ -157,6 +185,23 @@ def list_phrase_rows(
         sql = f"SELECT rowid FROM request_fts WHERE {condition} LIMIT :limit"
     rows = session.execute(text(sql), {**params, **scope_params, **window_params, "limit": limit})
     return [int(row[0]) for row in rows]
+
+
+def list_quote_rows(*, session: Session, quote: str, tenants: set[str] | None, limit: int) -> list[int] | None:
+    """Row ids of answers holding a verbatim quote, from PostgreSQL's trigram index; None on SQLite.
+
+    On PostgreSQL a typed quote is matched as it stands: its word index cuts numbers and accents its
+    own way, and a quote of a few characters usually starts and ends mid-word.
+    """
+    if session.get_bind().dialect.name != "postgresql" or len(quote) < 3:
+        return None
+    scope, scope_params = _tenant_clause(tenants)
+    sql = (
+        f"SELECT r.id FROM request_bodies b JOIN requests r ON r.id = b.id "
+        f"WHERE {pg_folded('b.response')} LIKE :quote{scope} LIMIT :limit"
+    )
+    params = {"quote": f"%{like_escape(quote_fold(quote))}%", **scope_params, "limit": limit}
+    return [int(row[0]) for row in session.execute(text(sql), params)]
 
 
 @dataclass(frozen=True)

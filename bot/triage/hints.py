@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-_WORD = re.compile(r"[^\W_]+")
+from storage import texttokens
+
 _MONTHS = {
     m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
 }
@@ -22,21 +22,17 @@ MAX_ID_VARIANTS = 20_000
 """3^9: an id with nine look-alike characters is still looked up by index, in a few milliseconds."""
 
 
-def strip_accents(text: str) -> str:
-    """Fold diacritics away as the FTS5 unicode61 tokenizer (remove_diacritics 2) does."""
-    if text.isascii():
-        return text
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
 def words(text: str) -> list[str]:
-    """The words of a text exactly as the text index tokenizes them (lowercase, letters and digits)."""
-    return _WORD.findall(strip_accents(text).lower())
+    """The words of a text exactly as the text index holds them (folded; space-less scripts as character pairs)."""
+    return texttokens.tokens(text)
 
 
 def normal(text: str) -> str:
-    """A text reduced to its words, for fuzzy comparison that ignores punctuation and line wraps."""
-    return " ".join(words(text))
+    """A text reduced to its folded words, for fuzzy comparison that ignores punctuation and line wraps.
+
+    Space-less scripts stay whole here, so the comparison of a Japanese or Thai answer is by character.
+    """
+    return " ".join(texttokens.words(text))
 
 
 def choose_phrases(tokens: list[str], counts: dict[str, int] | None, *, limit: int = 12) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypedDict
@@ -15,6 +16,7 @@ from bot.triage.extract import ScreenshotText, fold_confusables
 from bot.triage.hints import choose_phrases, id_variants, normal, time_hint, words
 from storage import triage as store
 from storage.models import LLMRequest, RequestBody
+from storage.texttokens import has_spaceless
 
 CANDIDATES = 200
 """Rows re-ranked per search: 50 found only 82% of the answers text can pin down, 200 found them all (issue 5)."""
@@ -29,7 +31,15 @@ CONFIDENT_SCORE = 80.0
 CONFIDENT_MARGIN = 2.0
 MIN_SCORE = 55.0
 MIN_WORDS = 3
+MIN_TYPED_WORDS = 2
+MIN_PREFIX = 4
+"""Letters a word needs before it is looked up alone as a prefix: shorter ones begin too many words."""
+"""A quote typed on purpose ("order A51234 was") can be two words: one pair is still a phrase to look up."""
 SHOWN = 10
+_NUMBER = re.compile(r"\d+")
+"""Numbers tell near-duplicates of one template apart, in any script (``尾号3759的`` holds ``3759``)."""
+_NUMBER_AT_END = re.compile(r"\d$")
+_NUMBER_AT_START = re.compile(r"^\d")
 
 
 @dataclass(frozen=True)
@@ -112,8 +122,15 @@ def score_candidate(read: _Read, row: store.MatchText) -> float:
         text = max(text, fuzz.partial_ratio(read.answer, response) * 0.98)
     parts = [(text, 0.8)]
     if read.digits:
-        present = set(response.split())
-        parts.append((100.0 * sum(d in present for d in read.digits) / len(read.digits), 0.2))
+        said = _NUMBER.findall(response)
+        present = set(said)
+        found = sum(d in present for d in read.digits)
+        # A quote cut mid-number ("…order E158") holds the start of the last number and the end of the first.
+        if read.digits[-1] not in present and _NUMBER_AT_END.search(read.answer):
+            found += any(w.startswith(read.digits[-1]) for w in said)
+        if len(read.digits) > 1 and read.digits[0] not in present and _NUMBER_AT_START.match(read.answer):
+            found += any(w.endswith(read.digits[0]) for w in said)
+        parts.append((100.0 * found / len(read.digits), 0.2))
     else:
         parts.append((text, 0.2))
     if read.question:
@@ -193,7 +210,7 @@ def _by_phrases_held(session: Session, ids: list[int], phrases: list[str], *, te
     """
     held: dict[int, int] = {}
     for row in store.list_match_texts(session=session, ids=ids, tenants=tenants, with_prompt=False):
-        padded = f" {normal(row.response or '')} "
+        padded = f" {' '.join(words(row.response or ''))} "
         held[row.id] = sum(f" {phrase} " in padded for phrase in phrases)
     return sorted(held, key=lambda row_id: -held[row_id])
 
@@ -206,13 +223,31 @@ def match_text(
     tenants: set[str] | None,
     timestamps: list[str] | None = None,
     now: datetime,
+    typed: bool = False,
 ) -> MatchResult:
-    """Candidates from the database's text index for the rarest phrases read, re-ranked with rapidfuzz."""
+    """Candidates from the database's text index for the rarest phrases read, re-ranked with rapidfuzz.
+
+    Text someone ``typed`` on purpose is a verbatim quote and may be as short as two words; OCR output
+    needs three, so stray labels never start a search.
+    """
     tokens = words(answer)[:400]
-    if len(tokens) < MIN_WORDS:
+    if len(tokens) < (MIN_TYPED_WORDS if typed else MIN_WORDS):
         return MatchResult()
+    quoted = None
+    if typed:
+        quoted = store.list_quote_rows(session=session, quote=answer.strip(), tenants=tenants, limit=CANDIDATES)
+        if quoted is None:
+            quoted = _whole_quote_rows(session, tokens, tenants=tenants)
+    if quoted:
+        return _ranked(session, answer, quoted, question=question, tenants=tenants, minute=None, phrases=[])
     counts = store.count_terms(session=session, terms=tokens, sample=TERM_SAMPLE)
     phrases = choose_phrases(tokens, counts, limit=PHRASES)
+    if len(tokens) >= 2 and not has_spaceless(tokens[-1]):
+        # Text read or typed may stop mid-word ("…order e158"): its last word is looked up as a prefix.
+        phrases.append(f"{tokens[-2]} {tokens[-1]}{store.PREFIX}")
+        if typed and len(tokens[-1]) >= MIN_PREFIX:
+            # ...and start mid-word too ("der b85632" of "order b85632"), so the last word also stands alone.
+            phrases.append(f"{tokens[-1]}{store.PREFIX}")
     hint = time_hint(timestamps or [], now)
     ids: list[int] = []
     if hint.since is not None:
@@ -222,11 +257,42 @@ def match_text(
         ids = find_candidates(session, phrases, counts, tenants=tenants, window=window)
     if not ids:
         ids = find_candidates(session, phrases, counts, tenants=tenants, window=Window())
+    return _ranked(session, answer, ids, question=question, tenants=tenants, minute=hint.minute, phrases=phrases)
+
+
+def _whole_quote_rows(session: Session, tokens: list[str], *, tenants: set[str] | None) -> list[int]:
+    """Rows holding every word of a quote in order, from the text index, when few enough to re-rank them all.
+
+    A quote typed on purpose is verbatim, but its first word may be the end of a longer one and its last
+    the start of one ("der b85632" of "order b85632"): the rest must appear as it stands, the last as
+    a prefix. Held by more rows than the re-rank takes, it says too little and the phrase votes decide.
+    """
+    rest = tokens[1:]
+    if not rest or (len(rest) == 1 and len(rest[0]) < MIN_PREFIX):
+        return []
+    ids = store.list_phrase_rows(
+        session=session, phrases=[" ".join(rest) + store.PREFIX], tenants=tenants, limit=CANDIDATES + 1
+    )
+    return ids if len(ids) <= CANDIDATES else []
+
+
+def _ranked(
+    session: Session,
+    answer: str,
+    ids: list[int],
+    *,
+    question: str | None,
+    tenants: set[str] | None,
+    minute: int | None,
+    phrases: list[str],
+) -> MatchResult:
+    """The candidate rows re-ranked by how well each answer matches what was read."""
+    shown_words = normal(answer).split()[:400]
     read = _Read(
-        answer=" ".join(tokens),
-        digits=[t for t in tokens if any(c.isdigit() for c in t)],
+        answer=" ".join(shown_words),
+        digits=_NUMBER.findall(" ".join(shown_words)),
         question=normal(question) if question else None,
-        minute=hint.minute,
+        minute=minute,
     )
     texts = store.list_match_texts(session=session, ids=ids, tenants=tenants, with_prompt=read.question is not None)
     scored = [(round(score_candidate(read, row), 1), row) for row in texts]

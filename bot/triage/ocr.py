@@ -1,3 +1,4 @@
+import functools
 import logging
 import os
 import threading
@@ -10,6 +11,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.errors import AfterlaunchError
+from bot.triage import ocr_scripts
+from bot.triage.ocr_scripts import Unread
+from bot.triage.scripts import script_of
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,13 @@ RECOGNITION: dict[str, Any] = {
     "Rec.rec_img_shape": [3, 48, 48],
     "EngineConfig.onnxruntime.enable_cpu_mem_arena": True,
 }
+TEXT_SCORE = 0.5
+"""RapidOCR's own cut-off: a line read with less confidence is in a script its recogniser lacks, or not text."""
+CHAR_WIDTH = {"cjk": 0.62, "other": 0.30}
+"""A character's width over its line box's height, at the narrowest we measured: full-width Chinese and
+Japanese, and Latin text in a condensed font. A box holds at least ``width / (this * height)`` of them."""
+SPARSE = 0.5
+"""Read text shorter than this share of what its box holds is a line in another script."""
 MODEL_FILES = {
     "Det": "PP-OCRv6_det_small.onnx",
     "Rec": "PP-OCRv6_rec_small.onnx",
@@ -77,6 +88,8 @@ def load_engine(*, threads: int = OCR_THREADS, overrides: dict[str, Any] | None 
 
     params: dict[str, Any] = {
         "Global.log_level": "warning",
+        # Every detected line comes back; recognise() keeps the confident ones and reports the rest as unread.
+        "Global.text_score": 0.0,
         "Global.use_cls": False,
         "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
@@ -124,20 +137,65 @@ def reading_order(lines: list[OcrLine]) -> list[OcrLine]:
 
 
 def recognise(engine: Any, image: Image.Image) -> list[OcrLine]:
-    """Run one engine over an image and convert its output to OcrLines clipped to the image."""
-    array = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
-    result = engine(array)
+    """Run one engine over an image and convert its confident output to OcrLines clipped to the image."""
+    lines, suspects = recognise_lines(engine, image)
+    return lines + [line for line in suspects if line.score >= TEXT_SCORE and line.text]
+
+
+def recognise_lines(engine: Any, image: Image.Image) -> tuple[list[OcrLine], list[OcrLine]]:
+    """(lines read, suspects): a suspect was read with little confidence, or far too few characters for its box.
+
+    The bundled recogniser meets Korean, Thai or Arabic with silence or a few stray letters: "." for
+    a line 650 px wide, "n204au155GB aua524.85" for a Thai line of seventy characters. A line read as
+    far fewer characters than its box holds, at the width of the script read, is a suspect.
+    """
+    result = engine(_bgr(image), use_det=True, use_cls=False, use_rec=True)
     if result.boxes is None or result.txts is None:
-        return []
+        return [], []
     width, height = image.size
-    lines = []
+    lines: list[OcrLine] = []
+    suspects: list[OcrLine] = []
     for points, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
-        xs = [float(point[0]) for point in points]
-        ys = [float(point[1]) for point in points]
-        box = (max(0, round(min(xs))), max(0, round(min(ys))), min(width, round(max(xs))), min(height, round(max(ys))))
-        if str(text).strip():
-            lines.append(OcrLine(text=str(text).strip(), box=box, score=float(score)))
-    return lines
+        box = _clip(points, width, height)
+        line = OcrLine(text=str(text).strip(), box=box, score=float(score))
+        char_width = CHAR_WIDTH["cjk" if script_of(line.text) == "cjk" else "other"]
+        holds = (box[2] - box[0]) / max(1.0, char_width * (box[3] - box[1]))
+        wide = box[2] - box[0] >= ocr_scripts.MIN_UNREAD_WIDTH
+        if wide and (line.score < TEXT_SCORE or len(line.text) < SPARSE * holds):
+            suspects.append(line)
+        elif line.text and line.score >= TEXT_SCORE:
+            lines.append(line)
+    return lines, suspects
+
+
+def _bgr(image: Image.Image) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+
+
+def _clip(points: Any, width: int, height: int) -> tuple[int, int, int, int]:
+    xs = [float(point[0]) for point in points]
+    ys = [float(point[1]) for point in points]
+    return (max(0, round(min(xs))), max(0, round(min(ys))), min(width, round(max(xs))), min(height, round(max(ys))))
+
+
+def detect_boxes(engine: Any, image: Image.Image) -> list[tuple[int, int, int, int]]:
+    """Every text line's box, read or not: the recogniser drops lines it reads as nothing, boxes and all."""
+    result = engine(_bgr(image), use_det=True, use_cls=False, use_rec=False)
+    width, height = image.size
+    return [_clip(points, width, height) for points in (result.boxes if result.boxes is not None else [])]
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether two boxes share at least half of the smaller one's height on overlapping columns."""
+    dx = min(a[2], b[2]) - max(a[0], b[0])
+    dy = min(a[3], b[3]) - max(a[1], b[1])
+    return dx > 0 and dy > 0.5 * min(a[3] - a[1], b[3] - b[1])
+
+
+@functools.cache
+def other_scripts() -> frozenset[str]:
+    """The scripts beyond RapidOCR's that this server reads (Tesseract's language data installed)."""
+    return frozenset(ocr_scripts.available())
 
 
 def warm_up() -> None:
@@ -146,8 +204,20 @@ def warm_up() -> None:
 
 
 def read_text(image: Image.Image) -> list[OcrLine]:
-    """Read every line of a screenshot offline, in reading order, for extract() to interpret."""
+    """Read every line of a screenshot offline, in reading order, for extract() to interpret.
+
+    Lines in Korean, Thai or Arabic, which RapidOCR detects but cannot read, are read by Tesseract.
+    """
     engine = _shared_engine()
     with _run_lock:
-        lines = recognise(engine, image)
+        lines, suspects = recognise_lines(engine, image)
+        scripts = set(other_scripts())
+        boxes = detect_boxes(engine, image) if suspects and scripts else []
+    if suspects:
+        unread = [Unread(box) for box in boxes if not any(_overlaps(box, line.box) for line in lines)]
+        other = ocr_scripts.read_unread(image, unread or [Unread(line.box) for line in suspects], scripts)
+        if other:
+            lines += [OcrLine(text=text, box=box, score=score) for text, box, score in other]
+        else:
+            lines += [line for line in suspects if line.score >= TEXT_SCORE and line.text]
     return reading_order(lines)

@@ -107,7 +107,7 @@ def triage_text(services: Services, text: str, *, tenants: set[str] | None, now:
         )
     services.db.searchable()
     with services.db.session() as session:
-        result = match_text(session, text, question=None, tenants=tenants, now=now)
+        result = match_text(session, text, question=None, tenants=tenants, now=now, typed=True)
     kind, triple, blast = _conclude(services, result, tenants, now, {})
     return TriageOutcome(kind, result, tenants, query=text, triple=triple, blast=blast)
 

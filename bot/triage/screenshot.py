@@ -8,9 +8,24 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.triage.scripts import script_of
+
 RGB = tuple[int, int, int]
 FONT_ROOT = Path("/usr/share/fonts/truetype")
-FONT_PACKAGES = {"dejavu": "fonts-dejavu-core", "liberation2": "fonts-liberation2"}
+FONT_PACKAGES = {
+    "dejavu": "fonts-dejavu-core",
+    "liberation2": "fonts-liberation2",
+    "wqy": "fonts-wqy-microhei",
+    "tlwg": "fonts-tlwg-loma-ttf",
+}
+SCRIPT_FONTS: dict[str, tuple[str, str, str]] = {
+    "cjk": ("wqy", "wqy-microhei.ttc", "wqy-microhei.ttc"),
+    "hangul": ("wqy", "wqy-microhei.ttc", "wqy-microhei.ttc"),
+    "thai": ("tlwg", "Loma.ttf", "Loma-Bold.ttf"),
+    "arabic": ("dejavu", "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+}
+"""(folder, regular, bold) of a Debian font that holds a script and Latin letters and digits both: Pillow
+draws each line in one font, and an answer in Thai or Arabic still quotes order numbers and amounts."""
 
 
 class FontMissing(RuntimeError):
@@ -133,7 +148,7 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[list[str]
             continue
         lines: list[str] = []
         current = ""
-        for word in words:
+        for word in _breakable(words, font, width):
             candidate = f"{current} {word}" if current else word
             if current and font.getlength(candidate) > width:
                 lines.append(current)
@@ -143,6 +158,20 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[list[str]
         lines.append(current)
         paragraphs.append(lines)
     return paragraphs
+
+
+def _breakable(words: list[str], font: ImageFont.FreeTypeFont, width: int) -> list[str]:
+    """Words wider than a line (a sentence of Chinese, Japanese or Thai has no spaces) cut to fit, as chat UIs do."""
+    out: list[str] = []
+    for word in words:
+        while font.getlength(word) > width and len(word) > 1:
+            cut = 1
+            while cut < len(word) and font.getlength(word[: cut + 1]) <= width:
+                cut += 1
+            out.append(word[:cut])
+            word = word[cut:]
+        out.append(word)
+    return out
 
 
 class _Canvas:
@@ -297,6 +326,10 @@ def render_chat(
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
     s = replace(STYLES[style], strict_fonts=strict_fonts)
+    script = script_of(f"{question or ''} {answer}")
+    if script in SCRIPT_FONTS:
+        font_dir, regular, bold = SCRIPT_FONTS[script]
+        s = replace(s, font_dir=font_dir, regular=regular, bold=bold)
     canvas_w = min(width, s.max_width) if s.max_width else width
     c = _Canvas(s, canvas_w)
     margin = round(s.size * (1.2 if s.max_width else 2.0))

@@ -176,3 +176,33 @@ def test_the_service_indexes_what_it_ingests_without_being_asked(tmp_path: Path)
             time.sleep(0.05)
         assert len(hits(services, "platypus")) == 1
     services.close()
+
+
+def test_an_index_built_with_older_tokens_is_rebuilt_with_todays(tmp_path: Path) -> None:
+    """Word tokens from before character pairs would never match a pair searched for: the file starts over."""
+    settings = load_settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'afterlaunch.db'}",
+        config_file=tmp_path / "none.toml",
+        secret_key="test-secret-key-for-text-index",
+    )
+    services = build_services(settings)
+    store(services, "料金来週解約反映日割り解約の順で精算されます")
+    index_of(services).catch_up()
+    services.close()
+    answer = "料金来週解約反映日割り解約の順で精算されます"
+    with sqlite3.connect(tmp_path / "afterlaunch.text.db") as old:  # as an older version left it
+        old.execute("DROP TABLE request_fts_vocab")
+        old.execute("DROP TABLE request_fts")
+        old.execute("CREATE VIRTUAL TABLE request_fts USING fts5(response, content='', tokenize='unicode61')")
+        old.execute("INSERT INTO request_fts (rowid, response) VALUES (1, ?)", (answer,))
+        old.execute("PRAGMA user_version = 1")
+    services = build_services(settings)
+    try:
+        assert index_of(services).indexed_upto() == 0
+        index_of(services).catch_up()
+        assert hits(services, '"来週 週解"') == [1]
+        with sqlite3.connect(tmp_path / "afterlaunch.text.db") as rebuilt:
+            assert rebuilt.execute("PRAGMA user_version").fetchone()[0] == 2
+    finally:
+        services.close()
