@@ -112,6 +112,7 @@ INSTALLED: list[str | Capability] = [
     "bot.refusals",
     "bot.triage",
     "bot.webhooks",
+    "bot.drill",
 ]
 """The installed capabilities, in display order."""
 
