@@ -59,7 +59,9 @@ def drill(incident: str, cause: str | None, as_json: bool, url: str | None) -> N
             continue
         mark = "PASS" if r.fired and not r.problems else "FAIL"
         took = f" in {r.onset_to_card_s:.0f}s after onset" if r.onset_to_card_s is not None else ""
-        click.echo(f"[{mark}] {r.incident}: fired={r.fired}{took} cause={r.card_cause or '-'} runbook={r.runbook or '-'}")
+        click.echo(
+            f"[{mark}] {r.incident}: fired={r.fired}{took} cause={r.card_cause or '-'} runbook={r.runbook or '-'}"
+        )
         if r.paged:
             click.echo(f"  paged {', '.join(r.paged)}; escalation {'would follow' if r.escalated else 'none'}")
         if r.suggested_flag:

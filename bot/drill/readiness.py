@@ -82,16 +82,23 @@ def flag_gaps(services: Services) -> list[Gap]:
     owners = {f.key for f in services.settings.file.flags if f.owner} | {f.key for f in stored if f.owner}
     gaps = []
     if not owners:
-        gaps.append(Gap("critical", "kill switch", "no kill-switch flag with an owner: add owner = \"U…\" to a [[flags]]"))
+        gaps.append(
+            Gap("critical", "kill switch", 'no kill-switch flag with an owner: add owner = "U…" to a [[flags]]')
+        )
     if not any("flags" in k.scope_set() for k in keys):
         gaps.append(Gap("warning", "kill switch", "no key with the flags scope: no OFREP consumer reads the switches"))
     return gaps
 
 
 def runbook_gaps() -> list[Gap]:
-    """Runbooks that fail the checker (warning) or name a slash command this build does not register (critical)."""
-    from bot.runbooks.check import check_runbooks, format_problem
-    from bot.runbooks.loader import default_runbook_dir
+    """Runbooks that fail the checker (warning), or name a slash command this build does not register (critical).
+
+    The checker knows every command afterlaunch may ever have; readiness asks what is installed
+    here, so a runbook telling the on-call to run ``/latency`` fails when no capability answers it.
+    """
+    from bot.runbooks.check import _COMMAND_RE, check_runbooks, format_problem
+    from bot.runbooks.loader import default_runbook_dir, runbook_files
+    from bot.runbooks.model import KNOWN_COMMANDS
     from bot.slack.commands import all_commands
 
     directory = default_runbook_dir()
@@ -99,16 +106,19 @@ def runbook_gaps() -> list[Gap]:
     gaps = []
     for problem in check_runbooks(directory):
         text = format_problem(problem, root=directory)
-        named = re.search(r"unknown slash command '(/[\w-]+)'", text)
-        if named:
-            gaps.append(Gap("critical", "runbooks", text))
-        else:
-            gaps.append(Gap("warning", "runbooks", text))
-    for path in sorted(directory.glob("*.md")):
-        body = path.read_text(encoding="utf-8")
-        for command in sorted(set(re.findall(r"`(/[a-z][a-z0-9_-]*)\b", body))):
-            if command not in registered and not re.search(rf"unknown slash command '{command}'", str(gaps)):
-                gaps.append(Gap("critical", "runbooks", f"{path.name}: names {command}, which is not installed"))
+        gaps.append(Gap("critical" if "unknown slash command" in text else "warning", "runbooks", text))
+    for path in runbook_files(directory):
+        named: set[str] = set()
+        fenced = False
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.lstrip().startswith(("```", "~~~")):
+                fenced = not fenced
+            if not fenced:
+                named |= {"/" + m.group(1) for m in _COMMAND_RE.finditer(line)}
+        for command in sorted((named & KNOWN_COMMANDS) - registered):  # the checker reports the others
+            gaps.append(
+                Gap("critical", "runbooks", f"{path.name}: names {command}, which no installed capability answers")
+            )
     return gaps
 
 
@@ -122,7 +132,9 @@ def capability_gaps(services: Services, now: datetime) -> list[Gap]:
         paths = rollups.list_cohorts(session=session, start=end - TRAFFIC_DAYS * 86400, end=end, group_by=["path"])
     for path in sorted(s.cohort["path"] for s in paths if s.cohort.get("path")):
         if FALLBACK_WORDS.search(path) and path not in declared:
-            gaps.append(Gap("warning", "latency", f"path {path} looks like a fallback: add it to [latency] fallback_paths"))
+            gaps.append(
+                Gap("warning", "latency", f"path {path} looks like a fallback: add it to [latency] fallback_paths")
+            )
     tenants = _section(services, "tenants")
     for tenant in tenants_with_traffic(services, now):
         cfg = (tenants or {}).get(tenant) if isinstance(tenants, dict) else None

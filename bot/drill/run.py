@@ -12,7 +12,7 @@ import io
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -65,12 +65,17 @@ def _detect(services: Services, inj: steps.Injected, now: datetime) -> tuple[Fin
     if inj.detector == "refusal_shift":
         from bot.refusals import models_seen
 
-        models_seen.scan(services, now, lag=timedelta(0))
+        # Received times are the wall clock's: every drill batch has returned, so nothing is in flight.
+        models_seen.scan(services, datetime.now(UTC), lag=timedelta(0))
     for minutes in CHECKPOINTS:
         at = inj.onset + timedelta(minutes=minutes)
         if at > now:
             at = now
-        found = [f for f in run_detectors(services, at, only=[inj.detector], dry_run=True) if _ours(f, inj.tenant, inj.category)]
+        found = [
+            f
+            for f in run_detectors(services, at, only=[inj.detector], dry_run=True)
+            if _ours(f, inj.tenant, inj.category)
+        ]
         if found:
             return max(found, key=lambda f: f.severity == "critical"), at
         if at >= now:
@@ -144,6 +149,11 @@ def _styles() -> list[str]:
 def run_step(services: Services, client: httpx.Client, incident: str, run_id: str, now: datetime) -> StepResult:
     result = StepResult(incident)
     tenant = drill_tenant(run_id, incident)
+    if incident == "refusals":
+        from bot.refusals import models_seen
+
+        # What served traffic so far is known before the drill's first request, as the scan job keeps it.
+        models_seen.scan(services, datetime.now(UTC), lag=timedelta(0))
     inj = INJECT[incident](client, tenant, now)
     result.injected_cause = inj.cause
     if inj.detector != "triage" and inj.detector not in all_detectors():
@@ -171,7 +181,9 @@ def run_step(services: Services, client: httpx.Client, incident: str, run_id: st
     return result
 
 
-def run_drill(services: Services, url: str, incidents: list[str], now: datetime, cause: str | None = None) -> list[StepResult]:
+def run_drill(
+    services: Services, url: str, incidents: list[str], now: datetime, cause: str | None = None
+) -> list[StepResult]:
     """Run the chosen incidents against the service at ``url``; the drill's rows are removed even on failure."""
     run_id = uuid.uuid4().hex[:8]
     with services.db.write_session() as session:

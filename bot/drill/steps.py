@@ -108,8 +108,14 @@ def screenshot(client: httpx.Client, tenant: str, now: datetime) -> Injected:
     odd["response"] = f"Our refund window for {tenant} orders is 400 days, and shipping to Mars is free this week."
     post_events(client, events)
     return Injected(
-        "screenshot", tenant, "triage", "screenshot_match", "screenshot-report", end - timedelta(minutes=5),
-        sample_request_id=odd["request_id"], sample_answer=odd["response"],
+        "screenshot",
+        tenant,
+        "triage",
+        "screenshot_match",
+        "screenshot-report",
+        end - timedelta(minutes=5),
+        sample_request_id=odd["request_id"],
+        sample_answer=odd["response"],
     )
 
 

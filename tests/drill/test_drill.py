@@ -1,0 +1,68 @@
+"""The drill end to end against a live service: the incidents fire with the right cause and runbook,
+and the real tenants' figures, rollups, alarms and command output are identical before and after."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from bot.cards.terminal import to_terminal
+from bot.cost.command import COMMAND as COST
+from bot.demo.traffic import generate
+from bot.detectors import run_detectors
+from bot.drill.run import run_drill
+from bot.refusals import models_seen
+from bot.refusals.command import COMMAND as REFUSALS
+from bot.services import Services
+from bot.slack.registry import CommandRequest, run_command
+from tests.conftest import make_key
+
+TABLES = ("requests", "request_bodies", "rollup_minute", "rollup_hour", "detector_alarms", "model_snapshots")
+
+
+def _real_traffic(services: Services, url: str, now: datetime) -> None:
+    events = list(generate(now - timedelta(days=1), now - timedelta(minutes=2), events_per_day=600, seed=5))
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {make_key(services)}"}) as client:
+        client.post("/v1/events", json={"events": events}).raise_for_status()
+    models_seen.scan(services, datetime.now(UTC), lag=timedelta(0))  # the scan job has seen what served real traffic
+
+
+def _picture(services: Services, now: datetime) -> dict[str, Any]:
+    """Everything a real tenant's figures come from, and what the real commands and detectors say."""
+    seen: dict[str, Any] = {}
+    with services.db.session() as session:
+        for table in TABLES:
+            rows = session.execute(text(f"SELECT * FROM {table}")).all()
+            seen[table] = sorted(tuple(map(str, r)) for r in rows)
+    for command, args in ((COST, "by tenant 24h"), (REFUSALS, "24h by model")):
+        reply = run_command(services, command, CommandRequest(command.name, args, "U0PRIMARY", "C0OPS", now))
+        seen[command.name] = to_terminal(reply.card.to_message())
+    seen["findings"] = sorted(str(f.to_json()) for f in run_detectors(services, now, dry_run=True))
+    return seen
+
+
+def test_drill_fires_with_the_right_cause_and_leaves_real_figures_as_they_were(
+    ready_services: Services, live: str
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    _real_traffic(ready_services, live, now)
+    before = _picture(ready_services, now)
+    results = {r.incident: r for r in run_drill(ready_services, live, ["cost", "refusals", "screenshot"], now)}
+    after = _picture(ready_services, now)
+    for table in TABLES:
+        assert after[table] == before[table], table
+    assert after == before
+
+    cost = results["cost"]
+    assert cost.fired, cost.problems
+    assert (cost.card_cause, cost.runbook) == ("runaway_agent_loop", "cost-runaway-agent-loop")
+    assert cost.paged == ["U0PRIMARY"] or cost.paged == ["U0SECOND"]
+    refusals = results["refusals"]
+    assert refusals.fired, refusals.problems
+    assert (refusals.card_cause, refusals.runbook) == ("provider_model_update", "refusal-shift")
+    shot = results["screenshot"]
+    assert shot.fired, shot.problems
+    assert shot.onset_to_card_s is not None
