@@ -125,25 +125,25 @@ def _screenshot(services: Services, inj: steps.Injected, now: datetime, result: 
     from bot.triage.pipeline import triage_image
     from bot.triage.screenshot import render_chat
 
-    image = render_chat(None, inj.sample_answer, style=next(iter(_styles())))
+    index = services.db.text_index
+    if index is not None:  # SQLite: index what the service has not indexed yet (indexers take turns)
+        while index.index_batch():
+            pass
+    image = render_chat(None, inj.sample_answer, style="dark", title="Help Assistant", timestamp=None)
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     started = time.perf_counter()
     outcome = triage_image(services, buf.getvalue(), tenants={inj.tenant}, now=now)
     best = outcome.best
-    found = getattr(best, "request_id", None) if best is not None else None
+    found = best.request.request_id if best is not None else None
     result.fired = found == inj.sample_request_id
     result.onset_to_card_s = round(time.perf_counter() - started, 2)
     result.card_cause = "screenshot_match" if result.fired else ""
     result.runbook = "screenshot-report"
     if not result.fired:
-        result.problems.append(f"/triage on the screenshot found {found or 'nothing'}, not {inj.sample_request_id}")
-
-
-def _styles() -> list[str]:
-    from bot.triage.screenshot import STYLES
-
-    return list(STYLES)
+        result.problems.append(
+            f"/triage on the screenshot found {found or 'nothing'} ({outcome.kind}), not {inj.sample_request_id}"
+        )
 
 
 def run_step(services: Services, client: httpx.Client, incident: str, run_id: str, now: datetime) -> StepResult:
