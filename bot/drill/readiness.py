@@ -35,7 +35,7 @@ class Gap:
     message: str
 
 
-def _section(services: Services, name: str) -> Any | None:
+def section(services: Services, name: str) -> Any | None:
     """A capability's config section, or None when no installed capability declares it."""
     try:
         return getattr(services.settings.file, name)
@@ -44,7 +44,7 @@ def _section(services: Services, name: str) -> Any | None:
 
 
 def oncall_gaps(services: Services) -> list[Gap]:
-    cfg = _section(services, "oncall")
+    cfg = section(services, "oncall")
     if cfg is None or not (cfg.users or cfg.usergroup or cfg.overrides):
         return [Gap("critical", "on-call", "no on-call user: set [oncall] users (or usergroup); nobody gets paged")]
     if cfg.secondary is None and len(cfg.users) < 2:
@@ -125,7 +125,7 @@ def runbook_gaps() -> list[Gap]:
 def capability_gaps(services: Services, now: datetime) -> list[Gap]:
     """Latency, evals and tenant canaries: read defensively, their sections may not be installed."""
     gaps = []
-    latency = _section(services, "latency")
+    latency = section(services, "latency")
     declared = set(getattr(latency, "fallback_paths", []) or [])
     end = int(now.timestamp()) // 60 * 60 + 60
     with services.db.session() as session:
@@ -135,7 +135,7 @@ def capability_gaps(services: Services, now: datetime) -> list[Gap]:
             gaps.append(
                 Gap("warning", "latency", f"path {path} looks like a fallback: add it to [latency] fallback_paths")
             )
-    tenants = _section(services, "tenants")
+    tenants = section(services, "tenants")
     for tenant in tenants_with_traffic(services, now):
         cfg = (tenants or {}).get(tenant) if isinstance(tenants, dict) else None
         if cfg is None or not getattr(cfg, "canaries", None):

@@ -18,19 +18,19 @@ from typing import Any
 import httpx
 
 from bot.detectors import Finding, all_detectors, run_detectors
-from bot.drill import readiness, steps
+from bot.drill import readiness, steps, upcoming
 from bot.drill.cleanup import drill_tenant, remove_drill_rows
 from bot.services import Services
 from storage import keys as key_store
 
 INCIDENTS = ("cost", "screenshot", "evals", "leak", "latency", "refusals")
-INJECT = {
-    "cost": steps.cost,
-    "screenshot": steps.screenshot,
-    "refusals": steps.refusals,
-    "evals": steps.not_installed("evals", "eval_divergence"),
-    "leak": steps.not_installed("leak", "tenant_leak"),
-    "latency": steps.not_installed("latency", "latency"),
+DETECTORS = {
+    "cost": "cost_burn",
+    "screenshot": "triage",
+    "evals": "eval_divergence",
+    "leak": "tenant_leak",
+    "latency": "latency",
+    "refusals": "refusal_shift",
 }
 CHECKPOINTS = (1, 2, 5, 10, 20, 60, 180, 360)
 """Minutes after onset at which the detector is evaluated, as the scheduler would have."""
@@ -56,8 +56,8 @@ class StepResult:
 
 
 def _ours(finding: Finding, tenant: str, category: str) -> bool:
-    cohort = finding.cohort
-    return cohort.get("tenant") == tenant or bool(category and cohort.get("category") == category)
+    """A finding about the drill: its cohort names a drill tenant, or an intent or category named after one."""
+    return any(str(v).startswith(tenant) for v in finding.cohort.values())
 
 
 def _detect(services: Services, inj: steps.Injected, now: datetime) -> tuple[Finding | None, datetime | None]:
@@ -67,8 +67,11 @@ def _detect(services: Services, inj: steps.Injected, now: datetime) -> tuple[Fin
 
         # Received times are the wall clock's: every drill batch has returned, so nothing is in flight.
         models_seen.scan(services, datetime.now(UTC), lag=timedelta(0))
-    for minutes in CHECKPOINTS:
-        at = inj.onset + timedelta(minutes=minutes)
+    checkpoints = [0] if inj.extra.get("wall_clock") else CHECKPOINTS
+    if inj.extra.get("wall_clock"):  # scanned at ingest: evaluate at the wall clock, after the POST returned
+        now = datetime.now(UTC)
+    for minutes in checkpoints:
+        at = inj.onset + timedelta(minutes=minutes) if minutes else now
         if at > now:
             at = now
         found = [
@@ -146,6 +149,20 @@ def _screenshot(services: Services, inj: steps.Injected, now: datetime, result: 
         )
 
 
+def _inject(services: Services, client: httpx.Client, incident: str, tenant: str, now: datetime) -> steps.Injected:
+    if incident == "latency":
+        fallbacks = list(getattr(readiness.section(services, "latency"), "fallback_paths", None) or [])
+        return upcoming.latency(client, tenant, now, fallbacks[0] if fallbacks else None)
+    inject = {
+        "cost": steps.cost,
+        "screenshot": steps.screenshot,
+        "refusals": steps.refusals,
+        "evals": upcoming.evals,
+        "leak": upcoming.leak,
+    }[incident]
+    return inject(client, tenant, now)
+
+
 def run_step(services: Services, client: httpx.Client, incident: str, run_id: str, now: datetime) -> StepResult:
     result = StepResult(incident)
     tenant = drill_tenant(run_id, incident)
@@ -154,13 +171,14 @@ def run_step(services: Services, client: httpx.Client, incident: str, run_id: st
 
         # What served traffic so far is known before the drill's first request, as the scan job keeps it.
         models_seen.scan(services, datetime.now(UTC), lag=timedelta(0))
-    inj = INJECT[incident](client, tenant, now)
-    result.injected_cause = inj.cause
-    if inj.detector != "triage" and inj.detector not in all_detectors():
-        result.problems.append(f"detector {inj.detector} is not installed")
+    detector = DETECTORS[incident]
+    if detector != "triage" and detector not in all_detectors():
+        result.problems.append(f"detector {detector} is not installed")
         return result
-    if not inj.cause:
-        result.problems.append(f"this drill version cannot inject a {incident} incident yet")
+    inj = _inject(services, client, incident, tenant, now)
+    result.injected_cause = inj.cause
+    if inj.extra.get("problem"):
+        result.problems.append(inj.extra["problem"])
         return result
     if incident == "screenshot":
         _screenshot(services, inj, now, result)
@@ -198,6 +216,8 @@ def run_drill(
                     result = run_step(services, client, incident, run_id, now)
                 except httpx.HTTPError as exc:
                     result = StepResult(incident, problems=[f"could not reach afterlaunch at {url}: {exc}"])
+                except RuntimeError as exc:  # the service refused what the drill sent: say what it answered
+                    result = StepResult(incident, problems=[str(exc)])
                 if cause and result.fired and result.card_cause != cause:
                     result.problems.append(f"asked for cause {cause}, the card says {result.card_cause}")
                 results.append(result)

@@ -8,7 +8,6 @@ would prove the alarm works. The runner (:mod:`bot.drill.run`) evaluates and sco
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -117,12 +116,3 @@ def screenshot(client: httpx.Client, tenant: str, now: datetime) -> Injected:
         sample_request_id=odd["request_id"],
         sample_answer=odd["response"],
     )
-
-
-def not_installed(incident: str, detector: str) -> Callable[[httpx.Client, str, datetime], Injected]:
-    """A step whose capability arrives from another build: it names its detector and injects only when present."""
-
-    def step(client: httpx.Client, tenant: str, now: datetime) -> Injected:
-        return Injected(incident, tenant, detector, "", "", now)
-
-    return step
