@@ -37,15 +37,24 @@ def readiness_cmd(as_json: bool) -> None:
 
 
 @click.command("drill")
-@click.argument("incident", type=click.Choice([*INCIDENTS, "all"]), default="all")
+@click.argument("incident", type=click.Choice([*INCIDENTS, "all", "history"]), default="all")
 @click.option("--cause", default=None, help="the cause the card must name (as detect --json prints it)")
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per incident per line")
 @click.option("--url", default=None, help="the running afterlaunch (default: http://127.0.0.1:$AFTERLAUNCH_PORT)")
 def drill(incident: str, cause: str | None, as_json: bool, url: str | None) -> None:
-    """Rehearse an incident against the running service; exit 1 when a step did not pass."""
+    """Rehearse an incident against the running service (exit 1 when a step did not pass), or print the history."""
     from bot.drill.run import run_drill
     from bot.services import build_services
 
+    if incident == "history":
+        from bot.drill.scorecard import text
+
+        services = build_services(load_settings(scheduler=False))
+        try:
+            click.echo(text(services))
+        finally:
+            services.close()
+        return
     url = url or f"http://127.0.0.1:{os.environ.get('AFTERLAUNCH_PORT', '3000')}"
     chosen = list(INCIDENTS) if incident == "all" else [incident]
     services = build_services(load_settings(scheduler=False))

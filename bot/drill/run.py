@@ -223,4 +223,7 @@ def run_drill(
                 results.append(result)
     finally:
         remove_drill_rows(services, run_id)
+    from bot.drill import scorecard
+
+    scorecard.record(services, run_id, results, now)
     return results

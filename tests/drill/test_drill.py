@@ -81,3 +81,27 @@ def test_steps_whose_detector_is_not_installed_say_so_and_inject_nothing(ready_s
         assert r.problems and r.problems[0].startswith("detector ") and r.problems[0].endswith(" is not installed")
     with ready_services.db.session() as session:
         assert session.execute(text("SELECT count(*) FROM requests")).scalar_one() == 0
+
+
+def test_history_shows_the_last_result_per_incident_and_what_regressed(ready_services: Services) -> None:
+    from bot.drill import scorecard
+    from bot.drill.command import COMMAND as DRILL
+    from bot.drill.run import StepResult
+
+    t0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    good = StepResult("cost", fired=True, card_cause="runaway_agent_loop", runbook="cost-runaway-agent-loop")
+    scorecard.record(
+        ready_services, "r1", [good, StepResult("latency", problems=["detector latency is not installed"])], t0
+    )
+    bad = StepResult("cost", fired=True, problems=["nobody was paged: no on-call user ([oncall] users)"])
+    scorecard.record(ready_services, "r2", [bad], t0 + timedelta(days=1))
+    scores = {s.incident: s for s in scorecard.history(ready_services)}
+    assert scores["cost"].regressed and not scores["cost"].passed
+    assert not scores["latency"].regressed and not scores["latency"].passed
+    reply = run_command(ready_services, DRILL, CommandRequest("/drill", "history", "U0X", "C0X", t0))
+    text_out = to_terminal(reply.card.to_message())
+    assert (
+        "regressed" in text_out and "nobody was paged" in text_out and "detector latency is not installed" in text_out
+    )
+    refused = run_command(ready_services, DRILL, CommandRequest("/drill", "cost", "U0NOTRESPONDER", "C0X", t0))
+    assert "responders" in to_terminal(refused.card.to_message())
