@@ -32,7 +32,7 @@ DETECTORS = {
     "latency": "latency",
     "refusals": "refusal_shift",
 }
-CHECKPOINTS = (1, 2, 5, 10, 20, 60, 180, 360)
+CHECKPOINTS = (1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 360)
 """Minutes after onset at which the detector is evaluated, as the scheduler would have."""
 
 

@@ -63,7 +63,7 @@ def cost(client: httpx.Client, tenant: str, now: datetime) -> Injected:
         for i in range(25):
             e = make_event(rng, onset + timedelta(minutes=m, seconds=rng.uniform(0, 59)), tenant=tenant)
             e.update(trace_id=f"t_{tenant}_loop", session_id=f"s_{tenant}_loop", agent_step=m * 25 + i)
-            e.update(intent="summarize")
+            e.update(intent=f"{tenant}-agent")  # its own intent: a real intent's alarm cannot absorb it
             events.append(e)
     post_events(client, events)
     return Injected("cost", tenant, "cost_burn", "runaway_agent_loop", "cost-runaway-agent-loop", onset)
@@ -73,7 +73,7 @@ DECLINE = "I'm sorry, but I can't help with that request."
 
 
 def refusals(client: httpx.Client, tenant: str, now: datetime) -> Injected:
-    """A provider swaps the model snapshot 6 hours ago and refusals in one category go from 3% to 15%."""
+    """A provider swaps the model snapshot 6 hours ago: refusals in one category go from 3% to 25%, traffic triples."""
     rng = random.Random(29)
     end = now.replace(second=0, microsecond=0)
     onset = end - timedelta(hours=6)
@@ -81,14 +81,14 @@ def refusals(client: httpx.Client, tenant: str, now: datetime) -> Injected:
     events = []
     t = end - HISTORY
     while t < end - timedelta(minutes=1):
-        for _ in range(10):
+        for _ in range(30 if t >= onset else 10):
             ts = t + timedelta(seconds=rng.uniform(0, 299))
             after = ts >= onset
             e = make_event(rng, ts, tenant=tenant)
             model, fingerprint = ("drill-model-new", "fp_drill_new") if after else ("drill-model", "fp_drill")
             e.update(intent="billing", category=category, model=model, model_requested="drill-model")
             e.update(provider="openai", system_fingerprint=fingerprint, status="ok", attempt=1)
-            if rng.random() < (0.15 if after else 0.03):
+            if rng.random() < (0.25 if after else 0.03):
                 e.update(response=DECLINE, finish_reason="stop")
             elif e["response"] is None:
                 e.update(response="Your invoice is under Settings > Billing.", finish_reason="stop")
