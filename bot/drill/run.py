@@ -106,6 +106,28 @@ def _deliver(services: Services, finding: Finding, run_id: str, at: datetime, re
     receive(services, [card.with_(status="resolved", title=f"Drill resolved: {finding.title}"[:150]).to_alert()], at)
 
 
+def _simulate_flip(services: Services, suggested: str, run_id: str, now: datetime) -> None:
+    """Audit the kill the drill card suggested as simulated: no rule is written, no switch changes."""
+    import json
+
+    from storage.flags_models import FlagAudit
+
+    flag, *pairs = suggested.split()
+    scope = dict(p.split("=", 1) for p in pairs if "=" in p)
+    row = FlagAudit(
+        at=now,
+        flag_key=flag[:100],
+        action="kill",
+        outcome="simulated",
+        actor="afterlaunch",
+        scope=json.dumps(scope, sort_keys=True),
+        reason=f"drill {run_id}: the drill card suggested this kill; simulated, never applied",
+        source="drill",
+    )
+    with services.db.write_session() as session:
+        session.add(row)
+
+
 def _config_problems(services: Services, inj: steps.Injected, finding: Finding, now: datetime) -> list[str]:
     """What the configuration lacks for this incident: the readiness gaps that make this step fail."""
     problems = []
@@ -195,6 +217,8 @@ def run_step(services: Services, client: httpx.Client, incident: str, run_id: st
     if finding.runbook != inj.runbook:
         result.problems.append(f"card names runbook {finding.runbook or '-'}, expected {inj.runbook}")
     _deliver(services, finding, run_id, at, result)
+    if finding.suggested_flag:
+        _simulate_flip(services, finding.suggested_flag, run_id, now)
     result.problems += _config_problems(services, inj, finding, now)
     return result
 

@@ -69,8 +69,10 @@ def test_drill_fires_with_the_right_cause_and_leaves_real_figures_as_they_were(
     with ready_services.db.session() as session:
         titles = [t for (t,) in session.execute(text("SELECT title FROM alerts")).all()]
         flags = session.execute(text("SELECT count(*) FROM flag_rules")).scalar_one()
+        audited = session.execute(text("SELECT flag_key, outcome, source FROM flag_audit")).all()
     assert len(titles) == 2 and all(t.startswith("Drill") for t in titles)  # cost and refusals, resolved
-    assert flags == 0  # the suggested kill switch was never flipped
+    assert flags == 0  # the suggested kill switch was never flipped, only audited as a drill
+    assert [tuple(a) for a in audited] == [("assistant.agent_tools", "simulated", "drill")]
     # A second drill after the first one's clean-up sees its new model snapshot as well.
     [again] = run_drill(ready_services, live, ["refusals"], now)
     assert again.fired and again.card_cause == "provider_model_update", again.problems
