@@ -14,13 +14,11 @@ from typing import Any, Literal
 
 from sqlmodel import select
 
+from bot.detectors.kernel import DRILL_PREFIX
 from bot.services import Services
 from storage import rollups
 from storage.flags_models import Flag
 from storage.models import IngestKey
-
-DRILL_PREFIX = "drill-"
-"""Tenants whose name starts with this belong to drills, never to a customer."""
 
 FALLBACK_WORDS = re.compile(r"fallback|backup|degraded|secondary|retry", re.IGNORECASE)
 TRAFFIC_DAYS = 7

@@ -76,7 +76,7 @@ def _detect(services: Services, inj: steps.Injected, now: datetime) -> tuple[Fin
             at = now
         found = [
             f
-            for f in run_detectors(services, at, only=[inj.detector], dry_run=True)
+            for f in run_detectors(services, at, only=[inj.detector], dry_run=True, include_drills=True)
             if _ours(f, inj.tenant, inj.category)
         ]
         if found:

@@ -117,3 +117,21 @@ def test_history_shows_the_last_result_per_incident_and_what_regressed(ready_ser
     )
     refused = run_command(ready_services, DRILL, CommandRequest("/drill", "cost", "U0NOTRESPONDER", "C0X", t0))
     assert "responders" in to_terminal(refused.card.to_message())
+
+
+def test_the_scheduler_running_beside_a_drill_opens_no_alarm_for_it(ready_services: Services, live: str) -> None:
+    from bot.drill import steps
+    from bot.drill.cleanup import remove_drill_rows
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    with httpx.Client(base_url=live, headers={"Authorization": f"Bearer {make_key(ready_services)}"}) as client:
+        steps.cost(client, "drill-t1-cost", now)
+    try:
+        drill_only = run_detectors(ready_services, now, only=["cost_burn"], dry_run=True, include_drills=True)
+        assert any(f.cohort.get("tenant") == "drill-t1-cost" for f in drill_only)  # the incident is there to see
+        assert not [f for f in run_detectors(ready_services, now, only=["cost_burn"]) if "drill-" in f.key]
+        with ready_services.db.session() as session:
+            keys = [k for (k,) in session.execute(text("SELECT key FROM detector_alarms")).all()]
+        assert not [k for k in keys if "drill-" in k]
+    finally:
+        remove_drill_rows(ready_services, "t1")
