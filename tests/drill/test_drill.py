@@ -135,3 +135,17 @@ def test_the_scheduler_running_beside_a_drill_opens_no_alarm_for_it(ready_servic
         assert not [k for k in keys if "drill-" in k]
     finally:
         remove_drill_rows(ready_services, "t1")
+
+
+def test_drill_command_answers_readiness_and_names_a_bad_argument(ready_services: Services) -> None:
+    from bot.drill.command import COMMAND as DRILL
+
+    now = datetime.now(UTC)
+    gaps = to_terminal(
+        run_command(ready_services, DRILL, CommandRequest("/drill", "readiness", "U0X", "C0X", now)).card.to_message()
+    )
+    assert "Launch readiness" in gaps and "no on-call user" not in gaps
+    wrong = to_terminal(
+        run_command(ready_services, DRILL, CommandRequest("/drill", "costs", "U0X", "C0X", now)).card.to_message()
+    )
+    assert "unknown drill 'costs'" in wrong and "history" in wrong
