@@ -117,6 +117,7 @@ INSTALLED: list[str | Capability] = [
     "bot.otlp",
     "bot.evals",
     "bot.latency",
+    "bot.drill",
 ]
 """The installed capabilities, in display order."""
 

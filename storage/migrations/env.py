@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 import storage.alarms
 import storage.alerts_models
 import storage.cost_models
+import storage.drill
 import storage.evals_models
 import storage.flags_models
 import storage.incidents_models
