@@ -56,10 +56,20 @@ BASE = {
 }
 
 
+class _Generator(SchemaGenerator):
+    """Reads only the part of a docstring after ``---``: the prose before it is for people, not YAML."""
+
+    def parse_docstring(self, func_or_method: Any) -> dict[str, Any]:
+        docstring = func_or_method.__doc__ or ""
+        if "---" not in docstring:
+            return {}
+        return super().parse_docstring(func_or_method)
+
+
 def document(routes: list[BaseRoute]) -> dict[str, Any]:
     """The OpenAPI document of these routes (those whose endpoints carry an operation docstring)."""
     base = {**BASE, "components": {**BASE["components"], "schemas": _components()}}
-    return SchemaGenerator(base).get_schema(routes)
+    return _Generator(base).get_schema(routes)
 
 
 async def openapi_json(request: Request) -> Response:

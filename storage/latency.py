@@ -112,13 +112,21 @@ def list_latency_rows(
 
 
 def list_names(
-    *, session: Session, start: int, end: int, dimensions: Sequence[str] = ("intent", "path")
+    *,
+    session: Session,
+    start: int,
+    end: int,
+    dimensions: Sequence[str] = ("intent", "path"),
+    tenant: str | None = None,
 ) -> dict[str, list[str]]:
-    """The values each dimension took over [start, end), from hour rows: what an unknown name is told."""
+    """The values each dimension took over [start, end) in hour rows (one tenant's): what an unknown name is told."""
     out: dict[str, list[str]] = {}
     for d in dimensions:
         col = HOUR.c[d]
-        stmt = select(col).where(HOUR.c.bucket >= start, HOUR.c.bucket < end).group_by(col).order_by(col)
+        conds = [HOUR.c.bucket >= start, HOUR.c.bucket < end]
+        if tenant is not None:
+            conds.append(HOUR.c.tenant == tenant)
+        stmt = select(col).where(*conds).group_by(col).order_by(col)
         out[d] = [v for (v,) in session.execute(stmt) if v]
     return out
 

@@ -54,16 +54,94 @@ async def _signal(
 
 
 async def post_feedback(request: Request) -> Response:
+    """Record end-user feedback on logged requests; idempotent, each bad item rejected alone with its field path.
+    ---
+    summary: Record end-user feedback on logged requests
+    security: [{bearer: []}]
+    requestBody:
+      required: true
+      description: feedback items, each a score of 1, -1 or 0 or a value in [0, 1] on a request_id
+      content:
+        application/json:
+          schema: {}
+    responses:
+      "200":
+        description: what was stored, updated or a duplicate, and each rejection
+      "400":
+        description: a body that cannot be decoded
+      "401":
+        description: no key, or an unknown one
+      "403":
+        description: a key without the ingest scope, or bound to another tenant
+      "413":
+        description: the body is over the size limit
+      "415":
+        description: a content type or encoding this endpoint does not take
+      "422":
+        description: every item was rejected, each with its field path
+    """
     return await _signal(
         request, "feedback", lambda s, items, key, now: signals.store_feedback(s, items, key=key, now=now)
     )
 
 
 async def post_labels(request: Request) -> Response:
+    """Record labels made in another tool; idempotent, each bad item rejected alone with its field path.
+    ---
+    summary: Record labels made in another tool
+    security: [{bearer: []}]
+    requestBody:
+      required: true
+      description: label items, each pass, fail or unsure on a request_id by a labeller
+      content:
+        application/json:
+          schema: {}
+    responses:
+      "200":
+        description: what was stored, updated or a duplicate, and each rejection
+      "400":
+        description: a body that cannot be decoded
+      "401":
+        description: no key, or an unknown one
+      "403":
+        description: a key without the ingest scope, or bound to another tenant
+      "413":
+        description: the body is over the size limit
+      "415":
+        description: a content type or encoding this endpoint does not take
+      "422":
+        description: every item was rejected, each with its field path
+    """
     return await _signal(request, "labels", lambda s, items, key, now: signals.store_labels(s, items, key=key, now=now))
 
 
 async def post_results(request: Request) -> Response:
+    """Record a run of the offline eval suite; idempotent, each bad item rejected alone with its field path.
+    ---
+    summary: Record a run of the offline eval suite
+    security: [{bearer: []}]
+    requestBody:
+      required: true
+      description: the run (suite, started_at) and its results per case
+      content:
+        application/json:
+          schema: {}
+    responses:
+      "200":
+        description: what was stored, updated or a duplicate, and each rejection
+      "400":
+        description: a body that cannot be decoded
+      "401":
+        description: no key, or an unknown one
+      "403":
+        description: a key without the ingest scope, or bound to another tenant
+      "413":
+        description: the body is over the size limit
+      "415":
+        description: a content type or encoding this endpoint does not take
+      "422":
+        description: every item was rejected, each with its field path
+    """
     services: Services = request.app.state.services
     try:
         key = await run_in_threadpool(authenticate, services, request, "ingest")

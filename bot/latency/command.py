@@ -48,12 +48,12 @@ def parse(text: str) -> tuple[str | None, str, str | None]:
     return name, window, dim
 
 
-def resolve_scope(services: Services, name: str | None, end: int) -> dict[str, str]:
-    """The intent or path a name refers to; an unknown one is refused with the names that exist."""
+def resolve_scope(services: Services, name: str | None, end: int, tenant: str | None = None) -> dict[str, str]:
+    """The intent or path a name refers to; an unknown one is refused with the names that exist (in ``tenant``)."""
     if name is None:
         return {}
     with services.db.session() as session:
-        known = store.list_names(session=session, start=end - NAMES_WINDOW, end=end + 3600)
+        known = store.list_names(session=session, start=end - NAMES_WINDOW, end=end + 3600, tenant=tenant)
     for dim in ("intent", "path"):
         if name in known[dim]:
             return {dim: name}
@@ -143,13 +143,16 @@ def handle(services: Services, request: CommandRequest) -> CommandReply:
         return CommandReply(card=Card(text="/latency usage", blocks=[b.section(f"Usage: {USAGE}")]))
     name, window, dim = parse(request.text)
     end = int(request.now.timestamp()) // 60 * 60 + 60
-    scope = resolve_scope(services, name, end)
+    scope = resolve_scope(
+        services, name, end, None if request.tenant_scope.all_tenants else request.tenant_scope.tenant
+    )
     dim = dim or ("path" if "intent" in scope or not scope else "intent")
+    scope = request.tenant_scope.where(scope)  # a tenant's channel reads that tenant's rollups only
     cfg = services.settings.file.latency
     with services.db.session() as session:
         report = build_report(session=session, cfg=cfg, window=window, dim=dim, scope=scope, end=end)
     card = render_card(report)
-    title = f"Latency, {' '.join(scope.values()) or 'all traffic'}, last {window}"
+    title = f"Latency, {' '.join(v for k, v in scope.items() if k != 'tenant') or 'all traffic'}, last {window}"
     png = render_chart(report.series, start=report.start, end=report.end, step=STEPS[window], title=title)
     return CommandReply(
         card=card, in_channel=True, uploads=[Upload(filename="latency.png", content=png, title=title[:200])]

@@ -77,6 +77,34 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def post_traces(request: Request, *, basic: bool = False) -> Response:
+    """``POST /v1/traces``: OTLP/HTTP trace export; LLM-call spans become events, retrievals their context.
+    ---
+    summary: Ingest OTLP trace spans (GenAI, OpenLLMetry, OpenInference)
+    security: [{bearer: []}]
+    requestBody:
+      required: true
+      description: an OTLP ExportTraceServiceRequest
+      content:
+        application/x-protobuf:
+          schema: {}
+        application/json:
+          schema: {}
+    responses:
+      "200":
+        description: an ExportTraceServiceResponse whose partial_success names rejected spans
+      "400":
+        description: a body that cannot be decoded
+      "401":
+        description: no key, or an unknown one
+      "403":
+        description: a key without the ingest scope, or bound to another tenant
+      "413":
+        description: the body is over the size limit
+      "415":
+        description: a content type or encoding this endpoint does not take
+      "422":
+        description: every item was rejected, each with its field path
+    """
     services: Services = request.app.state.services
     cfg = otlp_config(services.settings)
     limit = services.settings.max_body_bytes
@@ -113,11 +141,66 @@ async def post_traces(request: Request, *, basic: bool = False) -> Response:
 
 
 async def post_langfuse_traces(request: Request) -> Response:
+    """The same as ``POST /v1/traces`` at the path tools configured for Langfuse send to (Basic auth too).
+    ---
+    summary: Ingest OTLP trace spans at the Langfuse-compatible path
+    security: [{bearer: []}]
+    requestBody:
+      required: true
+      description: an OTLP ExportTraceServiceRequest
+      content:
+        application/x-protobuf:
+          schema: {}
+        application/json:
+          schema: {}
+    responses:
+      "200":
+        description: an ExportTraceServiceResponse
+      "400":
+        description: a body that cannot be decoded
+      "401":
+        description: no key, or an unknown one
+      "403":
+        description: a key without the ingest scope, or bound to another tenant
+      "413":
+        description: the body is over the size limit
+      "415":
+        description: a content type or encoding this endpoint does not take
+      "422":
+        description: every item was rejected, each with its field path
+    """
     return await post_traces(request, basic=True)
 
 
 async def post_litellm(request: Request) -> Response:
-    """``POST /v1/integrations/litellm``: same keys, limits and answer shape as ``POST /v1/events``."""
+    """``POST /v1/integrations/litellm``: same keys, limits and answer shape as ``POST /v1/events``.
+    ---
+    summary: Ingest LiteLLM proxy logs
+    security: [{bearer: []}]
+    requestBody:
+      required: true
+      description: LiteLLM standard logging payloads as a JSON array, one object, or NDJSON
+      content:
+        application/json:
+          schema: {}
+        application/x-ndjson:
+          schema: {}
+    responses:
+      "200":
+        description: what was stored, what was a duplicate, and each rejection
+      "400":
+        description: a body that cannot be decoded
+      "401":
+        description: no key, or an unknown one
+      "403":
+        description: a key without the ingest scope, or bound to another tenant
+      "413":
+        description: the body is over the size limit
+      "415":
+        description: a content type or encoding this endpoint does not take
+      "422":
+        description: every item was rejected, each with its field path
+    """
     services: Services = request.app.state.services
     settings = services.settings
     try:
