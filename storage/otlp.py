@@ -7,6 +7,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from storage.models import LLMRequest, RequestBody
@@ -87,7 +89,10 @@ def set_contexts(conn: Connection, contexts: dict[tuple[str, str], str | None]) 
         if body_pk is None:
             if context is None:
                 continue
-            conn.execute(bodies.insert().values(id=request_pk, ts_ms=ts_ms, context=context))
+            # Two replicas may add it at once: the second one writes the same context over the first's.
+            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            stmt = insert(bodies).values(id=request_pk, ts_ms=ts_ms, context=context)
+            conn.execute(stmt.on_conflict_do_update(index_elements=[bodies.c.id], set_={"context": context}))
         else:
             conn.execute(bodies.update().where(bodies.c.id == request_pk).values(context=context))
         changed += 1
