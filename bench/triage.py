@@ -183,11 +183,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT, help="folder the corpus is cached in")
     parser.add_argument("--languages", action="store_true", help="the eight-language matrix (triage_languages.py)")
     parser.add_argument("--fragments", type=int, default=50, help="typed quotes per language (--languages)")
+    parser.add_argument("--only", default="", help="with --languages: a comma-separated subset, e.g. ko,th")
     args = parser.parse_args()
     if args.languages:
         from triage_languages import run
 
-        run(args.n, args.shots, args.fragments, args.seed, args.out)
+        run(args.n, args.shots, args.fragments, args.seed, args.out, [x for x in args.only.split(",") if x] or None)
         return
     services = build_corpus(args.n, args.seed, args.out)
     targets = pick_targets(services, args.shots, args.seed)

@@ -131,7 +131,7 @@ def index_cost(responses: list[str]) -> dict[str, tuple[float, int]]:
     return results
 
 
-def run(n: int, shots: int, fragments: int, seed: int, out: Path) -> None:
+def run(n: int, shots: int, fragments: int, seed: int, out: Path, only: list[str] | None = None) -> None:
     from datetime import UTC, datetime
 
     from bot.triage.ocr import warm_up
@@ -149,7 +149,7 @@ def run(n: int, shots: int, fragments: int, seed: int, out: Path) -> None:
     totals: list[float] = []
     matches: list[float] = []
     typed_ms: list[float] = []
-    for language in LANGUAGES:
+    for language in only or LANGUAGES:
         pool = by_language[language]
         shot_hits = [0, 0]
         index = 0
@@ -191,6 +191,9 @@ def run(n: int, shots: int, fragments: int, seed: int, out: Path) -> None:
     print(f"image bytes -> card: p50 {pct(totals, 0.5):.0f} ms  p95 {pct(totals, 0.95):.0f} ms")
     print(f"matching (screenshots): p50 {pct(matches, 0.5):.0f} ms  p95 {pct(matches, 0.95):.0f} ms")
     print(f"typed quote -> card data: p50 {pct(typed_ms, 0.5):.0f} ms  p95 {pct(typed_ms, 0.95):.0f} ms")
+    if only:
+        services.close()
+        return
     sample = [response for _, response, _ in stored[: min(len(stored), 100_000)]]
     for name, (rate, size) in index_cost(sample).items():
         print(f"text index, {name}: {rate:,.0f} answers/s, {size / len(sample):.0f} bytes per answer")

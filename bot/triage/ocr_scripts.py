@@ -29,7 +29,25 @@ MIN_UNREAD_WIDTH = 60
 GAP = 12
 _THAI_GAP = regex.compile(r"(?<=\p{Thai}) +(?=\p{Thai})")
 """Tesseract spaces Thai letter by letter; Thai writes words together, so the spaces between letters go."""
-"""Pixels of white between stacked lines, so Tesseract sees each as its own line."""
+_HANGUL_WORD = regex.compile(r"\p{Hangul}+")
+
+
+def _join_lone_syllables(text: str) -> str:
+    """Tesseract cuts Korean words into syllables ("카 드 로", "승 인"): runs of lone syllables join up again.
+
+    A lone syllable joins the one before it when that one was lone too, so "카 드 로" reads "카드로",
+    while a particle after a number ("834367 의") or a word ("좌석은 월") stays where it stands.
+    """
+    out: list[str] = []
+    chain = False
+    for part in text.split(" "):
+        lone = len(part) == 1 and _HANGUL_WORD.fullmatch(part) is not None
+        if lone and chain:
+            out[-1] += part
+            continue
+        out.append(part)
+        chain = lone
+    return " ".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +131,8 @@ def read_unread(image: Image.Image, unread: list[Unread], scripts: set[str]) -> 
     for text, centre, score in _tesseract_lines(strip, TESSERACT_LANGUAGES[script]):
         if script == "thai":
             text = _THAI_GAP.sub("", text)
+        elif script == "hangul":
+            text = _join_lone_syllables(text)
         for line, (top, bottom) in zip(ordered, spans, strict=True):
             if top - GAP // 2 <= centre <= bottom + GAP // 2:
                 found.append((text, line.box, score))

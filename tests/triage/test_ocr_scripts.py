@@ -63,3 +63,11 @@ def test_an_english_screenshot_never_calls_the_other_reader(
         outcome = triage_image(services, to_png(image), tenants=None, now=NOW)
         assert outcome.best is not None and outcome.best.request.request_id == target["request_id"]
     assert called == []
+
+
+def test_korean_syllables_cut_apart_by_the_reader_join_up_again() -> None:
+    from bot.triage.ocr_scripts import _join_lone_syllables
+
+    assert _join_lone_syllables("끝자리 5856 카 드 로 5 영 업 일 이내에") == "끝자리 5856 카드로 5 영업일 이내에"
+    assert _join_lone_syllables("주문 834367 의 환불") == "주문 834367 의 환불"  # a particle after a number stays
+    assert _join_lone_syllables("추가 좌석은 월 10.5") == "추가 좌석은 월 10.5"  # so does a word after a word
