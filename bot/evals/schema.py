@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from bot.ingest.schema import FUTURE_SLACK, Id, Name, Rejection, _parse_timestamp
+from bot.ingest.schema import FUTURE_SLACK, Id, Name, Rejection
+from bot.validation import parse_timestamp
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 Comment = Annotated[str, StringConstraints(max_length=4000)]
@@ -23,7 +24,7 @@ def _timestamp(v: object) -> datetime | None:
         return None
     if not isinstance(v, str) or not 10 <= len(v) <= 40:
         raise ValueError("must be an RFC 3339 timestamp string such as 2026-11-26T09:30:00Z")
-    return _parse_timestamp(v)
+    return parse_timestamp(v)
 
 
 class FeedbackIn(_Item):
