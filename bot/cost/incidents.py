@@ -48,13 +48,20 @@ def find_root(ev: Evaluation, evaluations: Sequence[Evaluation], snap: Snapshot,
     if spend >= DOMINANT * long.actual:
         return {"tenant": tenant}
     burning = {
-        e.cohort["tenant"]
+        e.cohort["tenant"]: e.windows["page_long"].burn
         for e in evaluations
         if set(e.cohort) == {"tenant"} and e.windows["page_long"].burn >= t.ticket.burn
     }
     # A slice that a burning tenant holds a real part of is that tenant's incident: deciding it minute by
-    # minute on its excess alone made a slice flip between its own card and the tenant's.
-    held = [(spend, name) for name, spend in per.items() if name in burning and spend >= SLICE_SHARE * long.actual]
+    # minute on its excess alone made a slice flip between its own card and the tenant's. Among burning
+    # tenants it goes to the one bringing it the most excess (its spend there less what its own pace
+    # would make it), not the most spend: a big tenant wobbling to 1.3x must not take a model it shares
+    # with a tenant at 4x, which opened a second card hours into a long incident.
+    held = [
+        (spend * (1 - 1 / burning[name]), name)
+        for name, spend in per.items()
+        if name in burning and spend >= SLICE_SHARE * long.actual
+    ]
     if held:
         return {"tenant": max(held)[1]}
     return cohort

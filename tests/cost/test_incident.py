@@ -18,6 +18,7 @@ from bot.cost.detector import detect_cost_burn
 from bot.demo.traffic import TrafficShape, make_event
 from bot.ingest.service import Writer, ingest
 from bot.services import Services
+from tests.cost.helpers import rollup_row, write_minutes
 
 ONSET = datetime(2026, 11, 4, 13, 0, tzinfo=UTC)
 HISTORY = timedelta(hours=8)
@@ -114,3 +115,26 @@ def test_detect_json_shows_one_incident_with_its_cause_runbook_and_flag(
     assert f["incident"] == "cost_burn:tenant=acme" and f["status"] == "firing"
     assert f["cause"] == "leaked_api_key" and f["runbook"] == "cost-leaked-api-key"
     assert f["cohort"]["tenant"] == "acme" and f["suggested_flag"] == "assistant api_key_id=key-unknown-9"
+
+
+def test_a_shared_slice_of_a_long_incident_stays_on_its_card(services: Services) -> None:
+    """Six hours into a 4x burn of tenant a, a model a shares with a bigger tenant b burns at the ticket rate.
+
+    b's spend wobbles to 1.4x for the last quarter hour (noise, no alarm of its own). The model's excess is
+    a's, so it belongs on a's card; naming it after b, the tenant with the most spend in it, opened a
+    second card (tenant=b, cause unknown) late in the incident.
+    """
+    services.settings.file = services.settings.file.model_copy(
+        update={"cost": CostConfig(min_requests=10, dimensions=["tenant", "model"])}
+    )
+    onset = int(ONSET.timestamp())
+    end = onset + 6 * 3600
+    rows = []
+    for t in range(onset - 4 * 86400, end, 60):
+        rows.append(rollup_row(t, 0.04 if t >= onset else 0.01, 4 if t >= onset else 1, tenant="a", model="m"))
+        rows.append(rollup_row(t, 0.056 if t >= end - 900 else 0.04, 4, tenant="b", model="m"))
+        rows.append(rollup_row(t, 0.05, 5, tenant="c", model="n"))
+    write_minutes(services, rows)
+    now = datetime.fromtimestamp(end, UTC)
+    firing = _firing(services, now)
+    assert {f.incident for f in firing} == {"cost_burn:tenant=a"}, [(f.key, f.labels.get("cause")) for f in firing]
