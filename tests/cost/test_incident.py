@@ -138,3 +138,25 @@ def test_a_shared_slice_of_a_long_incident_stays_on_its_card(services: Services)
     now = datetime.fromtimestamp(end, UTC)
     firing = _firing(services, now)
     assert {f.incident for f in firing} == {"cost_burn:tenant=a"}, [(f.key, f.labels.get("cause")) for f in firing]
+
+
+def test_a_slow_burn_slice_carried_by_the_incidents_excess_stays_on_its_card(services: Services) -> None:
+    """Six hours into tenant a's 4x burn, intent x (a is 18% of its spend) crosses the slow-burn line.
+
+    b and c, the rest of x, run 1.14x (no alarm of their own); a brings 58% of x's excess. The slice
+    is a's incident; judged on its share of spend alone it opened a card of its own late in the incident.
+    """
+    services.settings.file = services.settings.file.model_copy(
+        update={"cost": CostConfig(min_requests=10, dimensions=["tenant", "intent"])}
+    )
+    onset = int(ONSET.timestamp())
+    end = onset + 6 * 3600
+    base = {("a", "x"): 0.006, ("b", "x"): 0.047, ("c", "x"): 0.047, ("a", "y"): 0.05}
+    lift = {"a": 4.0, "b": 1.14, "c": 1.14}
+    rows = []
+    for t in range(onset - 4 * 86400, end, 60):
+        for (tenant, intent), cost in base.items():
+            rows.append(rollup_row(t, cost * (lift[tenant] if t >= onset else 1.0), 2, tenant=tenant, intent=intent))
+    write_minutes(services, rows)
+    firing = _firing(services, datetime.fromtimestamp(end, UTC))
+    assert {f.incident for f in firing} == {"cost_burn:tenant=a"}, [(f.key, f.severity) for f in firing]
