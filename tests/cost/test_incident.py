@@ -16,6 +16,7 @@ from bot.__main__ import cli
 from bot.config import CostConfig
 from bot.cost.detector import detect_cost_burn
 from bot.demo.traffic import TrafficShape, make_event
+from bot.detectors import run_detectors
 from bot.ingest.service import Writer, ingest
 from bot.services import Services
 from tests.cost.helpers import rollup_row, write_minutes
@@ -160,3 +161,29 @@ def test_a_slow_burn_slice_carried_by_the_incidents_excess_stays_on_its_card(ser
     write_minutes(services, rows)
     firing = _firing(services, datetime.fromtimestamp(end, UTC))
     assert {f.incident for f in firing} == {"cost_burn:tenant=a"}, [(f.key, f.severity) for f in firing]
+
+
+def test_an_open_incident_holds_through_a_quiet_night(services: Services) -> None:
+    """A small tenant at 4x from 22:00 pages; after midnight its calls fall under the volume guard, still at 4x.
+
+    The guard keeps small cohorts from opening cards; dropping an open incident's cohort at it closed
+    the card mid-incident and opened it again at dawn.
+    """
+    services.settings.file = services.settings.file.model_copy(
+        update={"cost": CostConfig(min_requests=50, dimensions=["tenant"])}
+    )
+    onset = int(datetime(2026, 11, 4, 22, 0, tzinfo=UTC).timestamp())
+    rows = []
+    for t in range(onset - 4 * 86400, onset + 4 * 3600, 60):
+        night = (t // 3600) % 24 < 6
+        a = (1 if t % 300 == 0 else 0) if night else 2
+        a *= 4 if t >= onset else 1
+        if a:
+            rows.append(rollup_row(t, 0.002 * a, a, tenant="a"))
+        rows.append(rollup_row(t, 0.002 * (1 if night else 5), 1 if night else 5, tenant="b"))
+    write_minutes(services, rows)
+    statuses = []
+    for minutes in range(5, 4 * 60, 5):
+        found = run_detectors(services, datetime.fromtimestamp(onset + 60 * minutes, UTC), only=["cost_burn"])
+        statuses += [(minutes, f.status) for f in found if f.key == "cost_burn:tenant=a"]
+    assert statuses and all(s == "firing" for _, s in statuses), statuses
