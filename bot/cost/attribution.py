@@ -268,13 +268,21 @@ def leaked_key(cur: list[RequestRow], ref: list[RequestRow], seen_keys: set[str]
 
 
 def noisy_tenant(tenant_now: dict[str, float], tenant_before: dict[str, float], cur: list[RequestRow]) -> CauseScore:
-    """One tenant's share of all spend jumps against its own recent share (capped: it is the fallback cause)."""
+    """One tenant's spend grows far more than the rest's (capped: it is the fallback cause).
+
+    Growth against the rest, not the share's rise: a tenant holding half the spend that quadruples
+    only goes from 50% to 80% of it, a rise of 1.6x that read as "not identified".
+    """
     total_now, total_before = sum(tenant_now.values()) or 1.0, sum(tenant_before.values()) or 1.0
     in_cohort = {r.tenant for r in cur}
     best, best_ratio, share_now, share_before = "", 1.0, 0.0, 0.0
     for tenant in in_cohort:
-        now_s, before_s = tenant_now.get(tenant, 0.0) / total_now, tenant_before.get(tenant, 0.0) / total_before
-        ratio = _ratio(now_s, before_s)
+        mine_now, mine_before = tenant_now.get(tenant, 0.0), tenant_before.get(tenant, 0.0)
+        now_s, before_s = mine_now / total_now, mine_before / total_before
+        if total_before <= mine_before:
+            continue  # no other tenant's spend before: nothing to be noisy against
+        rest = _ratio(total_now - mine_now, total_before - mine_before)
+        ratio = _ratio(mine_now, mine_before) / max(rest, 1e-9)
         if ratio > best_ratio:
             best, best_ratio, share_now, share_before = tenant, ratio, now_s, before_s
     score = 0.6 * _clip((best_ratio - 1.3) / 1.5)

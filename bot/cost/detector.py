@@ -187,8 +187,11 @@ def evaluate(
                 requests=snap.requests("ticket_short", cohort),
                 cost_per_request=known.cost_per_request,
             )
-            if not ok:
+            open_incident = f"{DETECTOR}:{describe_cohort(cohort)}" in sustain
+            if not ok and not open_incident:
                 continue  # the guard first: most cohorts stop here, before their other windows are computed
+            # An open incident's cohort is still judged when its volume dips (a small tenant at night):
+            # dropping it closed the card mid-incident and let its slices open cards of their own.
             windows = {name: long if name == "page_long" else spend(name) for name in bounds}
             container = max((b for b in budgets if b.contains(cohort)), key=lambda b: len(b.cohort), default=None)
             proj = None
@@ -224,7 +227,7 @@ def evaluate(
             if level == "page" and not significant((long, windows["page_short"]), **noise):
                 level = None  # a small cohort's counting noise, not a burn: the next minute looks again
             held = long.burn >= t.ticket.burn and windows["page_short"].burn >= t.ticket.burn
-            if level is None and held and f"{DETECTOR}:{describe_cohort(cohort)}" in sustain:
+            if level is None and held and open_incident:
                 level = "page"  # an open incident holds while its cohort still burns: no card flapping on noise
             if ratio is not None:
                 note = f"{age} of history: {ratio:.2f}x the pace of the rest of traffic, wider tolerance"

@@ -24,6 +24,8 @@ DOMINANT = 0.8
 """A tenant with this share of a cohort's spend is its root outright."""
 SLICE_SHARE = 0.2
 """... or, if the tenant burns itself, with this share of the cohort's spend."""
+EXCESS_SHARE = 0.5
+"""... or, if the tenant burns itself, with this share of the cohort's excess over its expected spend."""
 ONSET_LOOKBACK_S = 7 * 3600
 """How far back the onset is looked for: an incident up to six hours old, and an hour before it."""
 ONSET_ALLOWANCE = 0.5
@@ -35,11 +37,13 @@ def find_root(ev: Evaluation, evaluations: Sequence[Evaluation], snap: Snapshot,
     cohort, dims = ev.cohort, snap.dims
     if "tenant" in cohort or "tenant" not in dims:
         return cohort
-    long = ev.windows["page_long"]
+    # The window the verdict rests on: a slow burn's slice fills its six hours with the incident's excess.
+    window = "page_long" if ev.level == "page" else "ticket_long"
+    long = ev.windows[window]
     ti = dims.index("tenant")
     tests = [(dims.index(k), v) for k, v in cohort.items()]
     per: dict[str, float] = {}
-    for vals, cost, _ in snap.rows["page_long"]:
+    for vals, cost, _ in snap.rows[window]:
         if all(vals[i] == v for i, v in tests):
             per[vals[ti]] = per.get(vals[ti], 0.0) + cost
     if not per or long.actual <= 0:
@@ -48,13 +52,24 @@ def find_root(ev: Evaluation, evaluations: Sequence[Evaluation], snap: Snapshot,
     if spend >= DOMINANT * long.actual:
         return {"tenant": tenant}
     burning = {
-        e.cohort["tenant"]
+        e.cohort["tenant"]: e.windows[window].burn
         for e in evaluations
-        if set(e.cohort) == {"tenant"} and e.windows["page_long"].burn >= t.ticket.burn
+        if set(e.cohort) == {"tenant"} and e.windows[window].burn >= t.ticket.burn
     }
     # A slice that a burning tenant holds a real part of is that tenant's incident: deciding it minute by
-    # minute on its excess alone made a slice flip between its own card and the tenant's.
-    held = [(spend, name) for name, spend in per.items() if name in burning and spend >= SLICE_SHARE * long.actual]
+    # minute on its excess alone made a slice flip between its own card and the tenant's. Among burning
+    # tenants it goes to the one bringing it the most excess (its spend there less what its own pace
+    # would make it), not the most spend: a big tenant wobbling to 1.3x must not take a model it shares
+    # with a tenant at 4x, which opened a second card hours into a long incident. A tenant bringing half
+    # the slice's excess holds it too, whatever its share of spend: an intent a 4x tenant is a small part
+    # of crossed the slow-burn line on that tenant's excess and opened a card of its own.
+    slice_excess = max(0.0, long.actual - long.expected)
+    excess = {name: spend * (1 - 1 / burning[name]) for name, spend in per.items() if name in burning}
+    held = [
+        (extra, name)
+        for name, extra in excess.items()
+        if per[name] >= SLICE_SHARE * long.actual or extra >= EXCESS_SHARE * slice_excess
+    ]
     if held:
         return {"tenant": max(held)[1]}
     return cohort

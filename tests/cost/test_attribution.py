@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import random
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from bot.cost.attribution import attribute
+from bot.cost.attribution import MIN_SCORE, attribute, noisy_tenant
 from bot.demo.traffic import TrafficShape, make_event
 from bot.ingest.service import Writer, ingest
 from bot.services import Services
+from storage.cost import RequestRow
 
 NOW = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)
 SHAPE = TrafficShape(
@@ -69,3 +71,18 @@ def test_each_cause_ranks_first_on_its_own_traffic(services: Services, cause: st
     assert result.ranking[0].figures and result.ranking[0].samples
     if cause == "leaked_api_key":
         assert "key-unknown-9" in dict(result.ranking[0].figures)["spend from keys never seen"]
+
+
+@pytest.mark.parametrize("share", [0.1, 0.5, 0.7])
+def test_a_tenant_that_quadruples_is_noisy_whatever_its_share(share: float) -> None:
+    """Its spend at 4x while the rest holds: a big tenant's share cannot rise 4x, its growth against the rest does."""
+    before = {"big": share, "rest": 1 - share}
+    now = {"big": 4 * share, "rest": 1 - share}
+    score = noisy_tenant(now, before, [_row("big")])
+    assert score.score >= MIN_SCORE, score
+    steady = noisy_tenant({"big": 2 * share, "rest": 2 * (1 - share)}, before, [_row("big")])
+    assert steady.score == 0.0, steady
+
+
+def _row(tenant: str) -> RequestRow:
+    return RequestRow(**{f.name: None for f in fields(RequestRow)} | {"tenant": tenant, "cost_usd": 1.0})

@@ -16,8 +16,10 @@ from bot.__main__ import cli
 from bot.config import CostConfig
 from bot.cost.detector import detect_cost_burn
 from bot.demo.traffic import TrafficShape, make_event
+from bot.detectors import run_detectors
 from bot.ingest.service import Writer, ingest
 from bot.services import Services
+from tests.cost.helpers import rollup_row, write_minutes
 
 ONSET = datetime(2026, 11, 4, 13, 0, tzinfo=UTC)
 HISTORY = timedelta(hours=8)
@@ -114,3 +116,74 @@ def test_detect_json_shows_one_incident_with_its_cause_runbook_and_flag(
     assert f["incident"] == "cost_burn:tenant=acme" and f["status"] == "firing"
     assert f["cause"] == "leaked_api_key" and f["runbook"] == "cost-leaked-api-key"
     assert f["cohort"]["tenant"] == "acme" and f["suggested_flag"] == "assistant api_key_id=key-unknown-9"
+
+
+def test_a_shared_slice_of_a_long_incident_stays_on_its_card(services: Services) -> None:
+    """Six hours into a 4x burn of tenant a, a model a shares with a bigger tenant b burns at the ticket rate.
+
+    b's spend wobbles to 1.4x for the last quarter hour (noise, no alarm of its own). The model's excess is
+    a's, so it belongs on a's card; naming it after b, the tenant with the most spend in it, opened a
+    second card (tenant=b, cause unknown) late in the incident.
+    """
+    services.settings.file = services.settings.file.model_copy(
+        update={"cost": CostConfig(min_requests=10, dimensions=["tenant", "model"])}
+    )
+    onset = int(ONSET.timestamp())
+    end = onset + 6 * 3600
+    rows = []
+    for t in range(onset - 4 * 86400, end, 60):
+        rows.append(rollup_row(t, 0.04 if t >= onset else 0.01, 4 if t >= onset else 1, tenant="a", model="m"))
+        rows.append(rollup_row(t, 0.056 if t >= end - 900 else 0.04, 4, tenant="b", model="m"))
+        rows.append(rollup_row(t, 0.05, 5, tenant="c", model="n"))
+    write_minutes(services, rows)
+    now = datetime.fromtimestamp(end, UTC)
+    firing = _firing(services, now)
+    assert {f.incident for f in firing} == {"cost_burn:tenant=a"}, [(f.key, f.labels.get("cause")) for f in firing]
+
+
+def test_a_slow_burn_slice_carried_by_the_incidents_excess_stays_on_its_card(services: Services) -> None:
+    """Six hours into tenant a's 4x burn, intent x (a is 18% of its spend) crosses the slow-burn line.
+
+    b and c, the rest of x, run 1.14x (no alarm of their own); a brings 58% of x's excess. The slice
+    is a's incident; judged on its share of spend alone it opened a card of its own late in the incident.
+    """
+    services.settings.file = services.settings.file.model_copy(
+        update={"cost": CostConfig(min_requests=10, dimensions=["tenant", "intent"])}
+    )
+    onset = int(ONSET.timestamp())
+    end = onset + 6 * 3600
+    base = {("a", "x"): 0.006, ("b", "x"): 0.047, ("c", "x"): 0.047, ("a", "y"): 0.05}
+    lift = {"a": 4.0, "b": 1.14, "c": 1.14}
+    rows = []
+    for t in range(onset - 4 * 86400, end, 60):
+        for (tenant, intent), cost in base.items():
+            rows.append(rollup_row(t, cost * (lift[tenant] if t >= onset else 1.0), 2, tenant=tenant, intent=intent))
+    write_minutes(services, rows)
+    firing = _firing(services, datetime.fromtimestamp(end, UTC))
+    assert {f.incident for f in firing} == {"cost_burn:tenant=a"}, [(f.key, f.severity) for f in firing]
+
+
+def test_an_open_incident_holds_through_a_quiet_night(services: Services) -> None:
+    """A small tenant at 4x from 22:00 pages; after midnight its calls fall under the volume guard, still at 4x.
+
+    The guard keeps small cohorts from opening cards; dropping an open incident's cohort at it closed
+    the card mid-incident and opened it again at dawn.
+    """
+    services.settings.file = services.settings.file.model_copy(
+        update={"cost": CostConfig(min_requests=50, dimensions=["tenant"])}
+    )
+    onset = int(datetime(2026, 11, 4, 22, 0, tzinfo=UTC).timestamp())
+    rows = []
+    for t in range(onset - 4 * 86400, onset + 4 * 3600, 60):
+        night = (t // 3600) % 24 < 6
+        a = (1 if t % 300 == 0 else 0) if night else 2
+        a *= 4 if t >= onset else 1
+        if a:
+            rows.append(rollup_row(t, 0.002 * a, a, tenant="a"))
+        rows.append(rollup_row(t, 0.002 * (1 if night else 5), 1 if night else 5, tenant="b"))
+    write_minutes(services, rows)
+    statuses = []
+    for minutes in range(5, 4 * 60, 5):
+        found = run_detectors(services, datetime.fromtimestamp(onset + 60 * minutes, UTC), only=["cost_burn"])
+        statuses += [(minutes, f.status) for f in found if f.key == "cost_burn:tenant=a"]
+    assert statuses and all(s == "firing" for _, s in statuses), statuses
