@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlmodel import select
@@ -96,7 +96,6 @@ def runbook_gaps() -> list[Gap]:
     """
     from bot.runbooks.check import _COMMAND_RE, check_runbooks, format_problem
     from bot.runbooks.loader import default_runbook_dir, runbook_files
-    from bot.runbooks.model import KNOWN_COMMANDS
     from bot.slack.commands import all_commands
 
     directory = default_runbook_dir()
@@ -113,7 +112,7 @@ def runbook_gaps() -> list[Gap]:
                 fenced = not fenced
             if not fenced:
                 named |= {"/" + m.group(1) for m in _COMMAND_RE.finditer(line)}
-        for command in sorted((named & KNOWN_COMMANDS) - registered):  # the checker reports the others
+        for command in sorted(named - registered):
             gaps.append(
                 Gap("critical", "runbooks", f"{path.name}: names {command}, which no installed capability answers")
             )
@@ -133,26 +132,28 @@ def capability_gaps(services: Services, now: datetime) -> list[Gap]:
             gaps.append(
                 Gap("warning", "latency", f"path {path} looks like a fallback: add it to [latency] fallback_paths")
             )
-    tenants = section(services, "tenants")
+    planted: set[str] = set()
+    if section(services, "leaks") is not None:
+        from storage.leaks import list_canaries
+
+        with services.db.session() as session:
+            planted = {c.tenant for c in list_canaries(session=session) if getattr(c, "revoked_at", None) is None}
     for tenant in tenants_with_traffic(services, now):
-        cfg = (tenants or {}).get(tenant) if isinstance(tenants, dict) else None
-        if cfg is None or not getattr(cfg, "canaries", None):
+        if tenant not in planted:
             gaps.append(Gap("warning", "leaks", f"tenant {tenant} has no canary: afterlaunch canary create {tenant}"))
     gaps += _eval_gaps(services, now)
     return gaps
 
 
 def _eval_gaps(services: Services, now: datetime) -> list[Gap]:
-    try:
-        from bot.evals import store as evals_store  # type: ignore[import-not-found]  # from the evals capability
-    except ImportError:
+    if section(services, "evals") is None:
         return [Gap("warning", "evals", "the evals capability is not installed: no offline eval results are received")]
-    latest = getattr(evals_store, "latest_result_at", None)
-    if latest is None:
-        return []
+    from storage.evals_stats import list_offline
+
+    until = int(now.timestamp() * 1000) + 1
     with services.db.session() as session:
-        last = latest(session=session)
-    if last is None or last < now - timedelta(days=7):
+        runs = list_offline(session=session, since_ms=until - 7 * 86_400_000, until_ms=until)
+    if not runs:
         return [Gap("warning", "evals", "no offline eval results in the last week: POST /v1/evals/results from CI")]
     return []
 

@@ -31,7 +31,7 @@ def broken_runbooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "runbooks"
     shutil.copytree(RUNBOOKS, folder)
     loop = folder / "cost-runaway-agent-loop.md"
-    loop.write_text(loop.read_text().replace("`/cost by intent 1h`", "`/cost by intent 1h` and `/latency 1h`"))
+    loop.write_text(loop.read_text().replace("`/cost by intent 1h`", "`/cost by intent 1h` and `/postmortem 1h`"))
     monkeypatch.setenv("AFTERLAUNCH_RUNBOOK_DIR", str(folder))
     return folder
 
@@ -64,7 +64,7 @@ def test_broken_configuration_is_critical_and_fails_the_cost_drill(
             assert "critical no on-call user" in text
             assert "critical tenant acme has traffic and no budget" in text
             assert "critical no kill-switch flag with an owner" in text
-            assert "critical cost-runaway-agent-loop.md: names /latency" in text
+            assert "critical cost-runaway-agent-loop.md: names /postmortem" in text
             [cost] = run_drill(services, server.url, ["cost"], now)
     finally:
         services.close()
@@ -73,7 +73,7 @@ def test_broken_configuration_is_critical_and_fails_the_cost_drill(
     assert "nobody was paged: no on-call user" in problems
     assert "tenant acme has traffic and no budget" in problems
     assert "kill switch assistant.agent_tools has no owner" in problems
-    assert "names /latency" in problems
+    assert "names /postmortem" in problems
 
 
 def test_readiness_exits_1_on_critical_gaps(

@@ -12,6 +12,7 @@ from bot.errors import UserError
 from bot.latency.command import handle, parse
 from bot.latency.fold import provider_of
 from bot.latency.world import row
+from bot.scope import ALL_TENANTS
 from bot.services import Services
 from bot.slack.registry import CommandRequest
 from tests.latency.helpers import T0, configure, write_rows
@@ -46,7 +47,7 @@ def _traffic(seed: int = 3) -> list[dict]:
 
 
 def _ask(services: Services, text: str):
-    return handle(services, CommandRequest("/latency", text, "U0TEST001", "C0TEST001", NOW))
+    return handle(services, CommandRequest("/latency", text, "U0TEST001", "C0TEST001", NOW, scope=ALL_TENANTS))
 
 
 @pytest.mark.parametrize(
