@@ -7,7 +7,8 @@ reach the alarm table (the drill evaluates detectors in dry runs and delivers it
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
+from sqlalchemy import inspect as sa_inspect
 
 from bot.drill.readiness import DRILL_PREFIX
 from bot.services import Services
@@ -17,6 +18,9 @@ from storage.refusals_models import ModelSnapshot
 
 def drill_tenant(run_id: str, incident: str) -> str:
     return f"{DRILL_PREFIX}{run_id}-{incident}"
+
+
+_RESULTS_OF_DRILL_RUNS = "DELETE FROM eval_results WHERE run_id IN (SELECT id FROM eval_runs WHERE suite LIKE :p)"
 
 
 def remove_drill_rows(services: Services, run_id: str) -> dict[str, int]:
@@ -42,4 +46,18 @@ def remove_drill_rows(services: Services, run_id: str) -> dict[str, int]:
         removed["model_snapshots"] = session.exec(stmt).rowcount  # type: ignore[call-overload]
         stmt = delete(IngestKey).where(IngestKey.name == f"{DRILL_PREFIX}{run_id}")  # type: ignore[arg-type]
         removed["ingest_keys"] = session.exec(stmt).rowcount  # type: ignore[call-overload]
+        # What the evals and leak steps planted, where those capabilities are installed.
+        conn = session.connection()
+        tables = set(sa_inspect(conn).get_table_names())
+        for table, column in (
+            ("eval_feedback", "tenant"),
+            ("eval_labels", "tenant"),
+            ("eval_runs", "suite"),
+            ("leak_canaries", "tenant"),
+            ("leak_hits", "tenant"),
+        ):
+            if table in tables:
+                if table == "eval_runs":
+                    conn.execute(text(_RESULTS_OF_DRILL_RUNS), {"p": like})
+                removed[table] = conn.execute(text(f"DELETE FROM {table} WHERE {column} LIKE :p"), {"p": like}).rowcount
     return removed

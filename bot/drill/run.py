@@ -175,12 +175,13 @@ def _inject(services: Services, client: httpx.Client, incident: str, tenant: str
     if incident == "latency":
         fallbacks = list(getattr(readiness.section(services, "latency"), "fallback_paths", None) or [])
         return upcoming.latency(client, tenant, now, fallbacks[0] if fallbacks else None)
+    if incident == "leak":
+        return upcoming.leak(services, client, tenant, now)
     inject = {
         "cost": steps.cost,
         "screenshot": steps.screenshot,
         "refusals": steps.refusals,
         "evals": upcoming.evals,
-        "leak": upcoming.leak,
     }[incident]
     return inject(client, tenant, now)
 

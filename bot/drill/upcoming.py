@@ -8,17 +8,16 @@ the runner reports it and does not inject.
 
 from __future__ import annotations
 
-import json
 import random
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from bot.demo.traffic import make_event
+from bot.drill import readiness
 from bot.drill.steps import Injected, post_events
+from bot.services import Services
 
 
 def latency(client: httpx.Client, tenant: str, now: datetime, fallback: str | None) -> Injected:
@@ -71,30 +70,27 @@ def evals(client: httpx.Client, tenant: str, now: datetime) -> Injected:
         for i, e in enumerate(events)
     ]
     _post(client, "/v1/feedback", {"feedback": feedback})
-    return Injected("evals", tenant, "eval_divergence", "eval_divergence", "eval-drift", end - timedelta(hours=48))
-
-
-def leak(client: httpx.Client, tenant: str, now: datetime) -> Injected:
-    """Tenant a's canary shows up in an answer served to tenant b."""
-    owner, receiver = f"{tenant}-a", f"{tenant}-b"
-    made = subprocess.run(
-        [sys.executable, "-m", "bot", "canary", "create", "--tenant", owner, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    # A week's figures, read at the wall clock once both signals are in: the divergence is a weekly metric.
+    return Injected(
+        "evals", tenant, "eval_divergence", "eval_divergence", "eval-drift", end, extra={"wall_clock": True}
     )
-    if made.returncode != 0:
+
+
+def leak(services: Services, client: httpx.Client, tenant: str, now: datetime) -> Injected:
+    """Tenant a's canary shows up in an answer served to tenant b.
+
+    The canary is made in the drill's own database, as ``afterlaunch canary create`` would make it: a
+    separate process might read another configuration and plant it somewhere the service never scans.
+    """
+    owner, receiver = f"{tenant}-a", f"{tenant}-b"
+    if readiness.section(services, "leaks") is None:
         return Injected(
-            "leak",
-            receiver,
-            "tenant_leak",
-            "canary",
-            "tenant-leak",
-            now,
-            extra={"problem": f"afterlaunch canary create failed: {made.stderr.strip()[-300:]}"},
+            "leak", receiver, "tenant_leak", "canary", "tenant-leak", now, extra={"problem": "leaks is not installed"}
         )
-    canary = json.loads(made.stdout)[0]
+    from storage.leaks import create_canaries
+
+    with services.db.write_session() as session:
+        [canary] = create_canaries(session=session, tenant=owner, count=1, now=now)
     rng = random.Random(43)
     e = make_event(rng, now, tenant=receiver)
     e.update(response=f"Your account reference is {canary}; let me know if anything else is needed.")

@@ -29,6 +29,9 @@ owner = "U0PRIMARY"
 [[flags]]
 key = "assistant.agent_tools"
 owner = "U0PRIMARY"
+
+[latency]
+fallback_paths = ["deep_retrieval"]
 """
 
 

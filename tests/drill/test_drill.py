@@ -153,3 +153,20 @@ def test_drill_command_answers_readiness_and_names_a_bad_argument(ready_services
         run_command(ready_services, DRILL, CommandRequest("/drill", "costs", "U0X", "C0X", now)).card.to_message()
     )
     assert "unknown drill 'costs'" in wrong and "history" in wrong
+
+
+def test_evals_leak_and_latency_drills_find_their_cause_and_leave_nothing(ready_services: Services, live: str) -> None:
+    now = datetime.now(UTC)
+    results = {r.incident: r for r in run_drill(ready_services, live, ["evals", "leak", "latency"], now)}
+    expected = {
+        "evals": ("eval_divergence", "eval-drift"),
+        "leak": ("canary", "tenant-leak"),
+        "latency": ("fallback_share", "latency-fallback-path"),
+    }
+    for incident, (cause, runbook) in expected.items():
+        r = results[incident]
+        assert r.fired, (incident, r.problems)
+        assert (r.card_cause, r.runbook) == (cause, runbook), incident
+    with ready_services.db.session() as session:
+        for table in ("eval_feedback", "eval_runs", "eval_results", "leak_canaries", "leak_hits"):
+            assert session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0, table
