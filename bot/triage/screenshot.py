@@ -8,7 +8,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.triage.scripts import script_of
+from bot.triage.scripts import SCRIPT_FONTS, script_of
 
 RGB = tuple[int, int, int]
 FONT_ROOT = Path("/usr/share/fonts/truetype")
@@ -18,14 +18,6 @@ FONT_PACKAGES = {
     "wqy": "fonts-wqy-microhei",
     "tlwg": "fonts-tlwg-loma-ttf",
 }
-SCRIPT_FONTS: dict[str, tuple[str, str, str]] = {
-    "cjk": ("wqy", "wqy-microhei.ttc", "wqy-microhei.ttc"),
-    "hangul": ("wqy", "wqy-microhei.ttc", "wqy-microhei.ttc"),
-    "thai": ("tlwg", "Loma.ttf", "Loma-Bold.ttf"),
-    "arabic": ("dejavu", "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
-}
-"""(folder, regular, bold) of a Debian font that holds a script and Latin letters and digits both: Pillow
-draws each line in one font, and an answer in Thai or Arabic still quotes order numbers and amounts."""
 
 
 class FontMissing(RuntimeError):

@@ -40,3 +40,13 @@ def script_of(text: str) -> Script:
     if not counts:
         return "latin"
     return counts.most_common(1)[0][0]
+
+
+SCRIPT_FONTS: dict[str, tuple[str, str, str]] = {
+    "cjk": ("wqy", "wqy-microhei.ttc", "wqy-microhei.ttc"),
+    "hangul": ("wqy", "wqy-microhei.ttc", "wqy-microhei.ttc"),
+    "thai": ("tlwg", "Loma.ttf", "Loma-Bold.ttf"),
+    "arabic": ("dejavu", "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+}
+"""(folder, regular, bold) of a Debian font that holds a script and Latin letters and digits both: Pillow
+draws each line in one font, and an answer in Thai or Arabic still quotes order numbers and amounts."""
